@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+/**
+ * The command line. With no command it is the pod entrypoint; `validate` checks a destination
+ * list; `migrate` converts legacy egress router manifests. Problems become one line each on
+ * stderr and an exit code: 1 invalid configuration, 2 unsuitable pod, 3 a change failed.
+ */
+import { parseArgs } from 'node:util';
+import { runEntrypoint, type Output } from '../entrypoint.js';
+import { runValidate } from '../commands/validate.js';
+import { formatProblem } from '../problem.js';
+
+declare const __VERSION__: string | undefined;
+const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : 'development';
+
+const USAGE = `Usage:
+  egress-router [--dry-run]          configure this pod (EGRESS_ROUTER_MODE picks what to do)
+  egress-router validate [FILE|-]    check a destination list and print the rules understood
+  egress-router migrate [--to egressrouter|multus] [--image IMAGE] FILE...
+                                     convert legacy egress router manifests
+  egress-router --help | --version
+
+Configuration is read from the environment; see the README for every variable.
+`;
+
+const output: Output = {
+  out: (text) => process.stdout.write(text),
+  problems: (problems) => {
+    for (const p of problems) process.stderr.write(`egress-router: ${formatProblem(p)}\n`);
+  },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0] && !argv[0].startsWith('-') ? argv[0] : undefined;
+  const rest = command ? argv.slice(1) : argv;
+  if (command === 'migrate') {
+    const { runMigrate } = await import('../commands/migrate/cli.js');
+    return runMigrate(rest, output);
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
+    });
+  } catch (error) {
+    process.stderr.write(`egress-router: ${(error as Error).message}\n${USAGE}`);
+    return 1;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`egress-router ${VERSION}\n`);
+    return 0;
+  }
+  if (command === 'validate') {
+    if (positionals.length > 1) {
+      process.stderr.write(`egress-router: validate takes at most one FILE\n${USAGE}`);
+      return 1;
+    }
+    return runValidate(positionals[0], process.env, output);
+  }
+  if (command !== undefined || positionals.length > 0) {
+    process.stderr.write(`egress-router: unknown command '${command ?? positionals[0]}'\n${USAGE}`);
+    return 1;
+  }
+  return runEntrypoint(process.env, { dryRun: values['dry-run'] ?? false }, output);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`egress-router: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exitCode = 70;
+  },
+);

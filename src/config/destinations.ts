@@ -1,0 +1,163 @@
+/**
+ * The destination list grammar, shared by the entrypoint, `validate` and `migrate`.
+ *
+ *   # comment                      whole-line and trailing comments, blank lines
+ *   80   tcp 203.0.113.25          local port 80/tcp -> 203.0.113.25:80
+ *   8080 TCP 203.0.113.26 80       local port 8080/tcp -> 203.0.113.26:80
+ *   203.0.113.27                   fallback: any other traffic -> 203.0.113.27, last rule only
+ *
+ * Fields are separated by runs of spaces or tabs; CRLF line ends are tolerated.
+ */
+import { type Family, type IpAddress, familyName, parseUnicastAddress } from './address.js';
+import { type Problem, problem, quote } from '../problem.js';
+
+export const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+export interface Redirect {
+  /** 1-based line number in the list, for messages. */
+  line: number;
+  protocol: Protocol;
+  port: number;
+  target: IpAddress;
+  targetPort: number;
+}
+
+export interface DestinationList {
+  /** Undefined only for a list with no rules at all. */
+  family: Family | undefined;
+  redirects: Redirect[];
+  fallback?: { line: number; target: IpAddress };
+}
+
+export interface ParseOptions {
+  /** How messages name the list: `EGRESS_DESTINATION`, or `EGRESS_DESTINATION_FILE /path`. */
+  origin: string;
+  /** The source address's family; without it every rule must share the first rule's family. */
+  family?: Family;
+}
+
+export interface ParsedList {
+  list: DestinationList;
+  problems: Problem[];
+}
+
+const FIELD_SEPARATOR = /[ \t]+/;
+
+/** A port: 1-65535 in plain ASCII decimal, without sign, exponent, spaces or leading zeros. */
+export function parsePort(text: string): number | undefined {
+  if (!/^[1-9][0-9]{0,4}$/.test(text)) return undefined;
+  const port = Number(text);
+  return port <= 65535 ? port : undefined;
+}
+
+function parseProtocol(text: string): Protocol | undefined {
+  const lower = text.toLowerCase();
+  return (PROTOCOLS as readonly string[]).includes(lower) ? (lower as Protocol) : undefined;
+}
+
+/** Strips the comment and surrounding blanks; CR is tolerated at the end of a line. */
+function ruleText(rawLine: string): string {
+  const hash = rawLine.indexOf('#');
+  const code = hash === -1 ? rawLine : rawLine.slice(0, hash);
+  return code.replace(/^[ \t\r]+|[ \t\r]+$/g, '');
+}
+
+type LineResult =
+  | { kind: 'redirect'; rule: Redirect }
+  | { kind: 'fallback'; target: IpAddress }
+  | { kind: 'error'; message: string };
+
+function parseLine(text: string, line: number): LineResult {
+  const fields = text.split(FIELD_SEPARATOR);
+  if (fields.length === 1) {
+    const target = parseUnicastAddress(fields[0]!);
+    if (!target.ok) return { kind: 'error', message: `invalid fallback address ${quote(fields[0]!)}: ${target.reason}` };
+    return { kind: 'fallback', target: target.address };
+  }
+  if (fields.length !== 3 && fields.length !== 4) {
+    return {
+      kind: 'error',
+      message: `expected '<port> <protocol> <address> [<remote port>]' or a fallback '<address>', got ${fields.length} fields`,
+    };
+  }
+  const [portText, protocolText, addressText, remotePortText] = fields as [string, string, string, string?];
+  const port = parsePort(portText);
+  if (port === undefined) return { kind: 'error', message: `invalid port ${quote(portText)}, must be a number from 1 to 65535` };
+  const protocol = parseProtocol(protocolText);
+  if (!protocol) return { kind: 'error', message: `invalid protocol ${quote(protocolText)}, must be tcp, udp or sctp` };
+  const target = parseUnicastAddress(addressText);
+  if (!target.ok) return { kind: 'error', message: `invalid address ${quote(addressText)}: ${target.reason}` };
+  let targetPort = port;
+  if (remotePortText !== undefined) {
+    const parsed = parsePort(remotePortText);
+    if (parsed === undefined) {
+      return { kind: 'error', message: `invalid remote port ${quote(remotePortText)}, must be a number from 1 to 65535` };
+    }
+    targetPort = parsed;
+  }
+  return { kind: 'redirect', rule: { line, protocol, port, target: target.address, targetPort } };
+}
+
+/**
+ * Parses a whole list, reporting every problem with its line rather than stopping at the first,
+ * so that an administrator can fix a ConfigMap in one edit.
+ */
+export function parseDestinations(source: string, options: ParseOptions): ParsedList {
+  const problems: Problem[] = [];
+  const list: DestinationList = { family: options.family, redirects: [] };
+  const firstUse = new Map<string, number>();
+  let familyLine: number | undefined;
+  const lines = source.split('\n');
+
+  for (let index = 0; index < lines.length; index++) {
+    const raw = lines[index]!;
+    const text = ruleText(raw);
+    if (text === '') continue;
+    const line = index + 1;
+    const where = `${options.origin} line ${line}`;
+    const report = (message: string) =>
+      problems.push(problem('config', where, `${message} (in ${quote(raw.replace(/\r$/, ''))})`));
+
+    if (list.fallback) {
+      report(`a rule follows the fallback address on line ${list.fallback.line}; the fallback must be the last rule`);
+      continue;
+    }
+    const parsed = parseLine(text, line);
+    if (parsed.kind === 'error') {
+      report(parsed.message);
+      continue;
+    }
+    const target = parsed.kind === 'redirect' ? parsed.rule.target : parsed.target;
+    if (list.family === undefined) {
+      list.family = target.family;
+      familyLine = line;
+    } else if (target.family !== list.family) {
+      const expected = familyLine === undefined ? 'the source address' : `line ${familyLine}`;
+      report(`${familyName(target.family)} destination ${target.text} does not match the ${familyName(list.family)} family of ${expected}`);
+      continue;
+    }
+    if (parsed.kind === 'fallback') {
+      list.fallback = { line, target };
+      continue;
+    }
+    const key = `${parsed.rule.port}/${parsed.rule.protocol}`;
+    const earlier = firstUse.get(key);
+    if (earlier !== undefined) {
+      report(`local port ${key} is already used on line ${earlier}; each port and protocol may be redirected once`);
+      continue;
+    }
+    firstUse.set(key, line);
+    list.redirects.push(parsed.rule);
+  }
+  return { list, problems };
+}
+
+/** One line per rule, as `validate` prints what it understood. */
+export function describeRules(list: DestinationList): string[] {
+  const lines = list.redirects.map(
+    (r) => `line ${r.line}: ${r.protocol} port ${r.port} -> ${r.target.family === 6 ? `[${r.target.text}]` : r.target.text}:${r.targetPort}`,
+  );
+  if (list.fallback) lines.push(`line ${list.fallback.line}: fallback, everything else -> ${list.fallback.target.text}`);
+  return lines;
+}

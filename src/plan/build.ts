@@ -1,0 +1,38 @@
+/** Configuration and observations in, the complete plan out. Pure. */
+import type { Config } from '../config/config.js';
+import { emptySnapshot, iptablesCommands, renderIptablesConverge, wantedSnapshot } from '../firewall/iptables.js';
+import { renderNftables } from '../firewall/nftables.js';
+import { type Ruleset, rulesetFor } from '../firewall/ruleset.js';
+import { type Result, fail, ok } from '../problem.js';
+import { planAnnouncements, planNetwork } from './network.js';
+import type { Observed } from './observed.js';
+import type { FirewallStep, Plan, Step } from './plan.js';
+import { preflight } from './preflight.js';
+
+export function firewallStep(ruleset: Ruleset, backend: Observed['firewallBackend'], observed?: Observed): FirewallStep {
+  if (backend === 'nftables') {
+    return { kind: 'firewall', label: 'firewall (nftables)', backend, argv: ['nft', '-f', '-'], input: renderNftables(ruleset) };
+  }
+  const before = observed?.iptables ?? emptySnapshot();
+  return {
+    kind: 'firewall',
+    label: 'firewall (iptables)',
+    backend,
+    argv: [iptablesCommands(ruleset.family).restore, '--noflush'],
+    input: renderIptablesConverge(before, wantedSnapshot(ruleset)),
+    before,
+  };
+}
+
+/**
+ * The firewall goes first: it is one transaction that either lands whole or changes nothing,
+ * and it is the step most likely to be refused (a kernel without a module, say).
+ */
+export function buildPlan(config: Config, observed: Observed): Result<Plan> {
+  const problems = preflight(config, observed);
+  if (problems.length > 0) return fail(...problems);
+  const ruleset = rulesetFor(config);
+  const steps: Step[] = ruleset ? [firewallStep(ruleset, observed.firewallBackend, observed)] : [];
+  steps.push(...planNetwork(config, observed));
+  return ok({ steps, announce: planAnnouncements(config) });
+}

@@ -1,0 +1,51 @@
+/**
+ * Everything that must hold before the first change, checked against what the probe observed.
+ * A pod that fails here is left exactly as it was.
+ */
+import type { Config } from '../config/config.js';
+import { type Problem, problem } from '../problem.js';
+import { iptablesCommands } from '../firewall/iptables.js';
+import { forwardingKey } from './network.js';
+import type { Observed } from './observed.js';
+
+/** The commands a run needs, by backend and family. */
+export function requiredTools(config: Config, backend: Observed['firewallBackend']): string[] {
+  const tools = ['ip'];
+  if (config.destinations) {
+    if (backend === 'nftables') tools.push('nft');
+    else tools.push(iptablesCommands(config.family).restore, iptablesCommands(config.family).save);
+  }
+  if (config.family === 4) tools.push('arping');
+  return tools;
+}
+
+export function preflight(config: Config, observed: Observed): Problem[] {
+  const problems: Problem[] = [];
+  const env = (where: string, message: string) => problems.push(problem('environment', where, message));
+  const name = config.egressInterface;
+
+  if (!observed.egress) {
+    env(`interface ${name}`, `not found in this network namespace; refusing to configure a pod without its macvlan interface (check the pod's macvlan annotation or NetworkAttachmentDefinition, or set EGRESS_ROUTER_INTERFACE)`);
+  } else if (observed.egress.kind !== 'macvlan') {
+    env(`interface ${name}`, `is ${observed.egress.kind ? `a ${observed.egress.kind}` : 'not a macvlan'} interface; refusing to configure anything but a macvlan`);
+  }
+  if (!observed.cluster) {
+    env(`interface ${config.clusterInterface}`, 'not found in this network namespace (the cluster interface; set EGRESS_ROUTER_CLUSTER_INTERFACE if it has another name)');
+  }
+  for (const tool of requiredTools(config, observed.firewallBackend)) {
+    if (!observed.tools[tool]) env(`command ${tool}`, 'not found on PATH; install it in the image');
+  }
+  if (!config.dryRun) {
+    if (!observed.capabilities.netAdmin) {
+      env('capability CAP_NET_ADMIN', 'missing; it is needed to configure addresses, routes and the firewall (securityContext.capabilities.add: [NET_ADMIN])');
+    }
+    if (config.family === 4 && !observed.capabilities.netRaw) {
+      env('capability CAP_NET_RAW', 'missing; it is needed to send gratuitous ARP (securityContext.capabilities.add: [NET_RAW])');
+    }
+  }
+  const forwardingNeeded = config.mode !== 'http-proxy' && config.mode !== 'dns-proxy';
+  if (forwardingNeeded && observed.forwarding.value !== '1' && !observed.forwarding.writable) {
+    env(`sysctl ${forwardingKey(config.family)}`, `is ${observed.forwarding.value || 'unreadable'} and /proc/sys is read-only here; enable it for the pod (securityContext.sysctls or the CNI) or run privileged`);
+  }
+  return problems;
+}

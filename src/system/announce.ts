@@ -1,0 +1,32 @@
+/**
+ * Gratuitous ARP without waiting: arping sends at once and then idles for a second, so the
+ * router starts it, waits only until the interface's transmit counter shows the packets left
+ * (a few milliseconds), and goes on.
+ */
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { startDetached } from './commands.js';
+
+function transmitted(device: string): number | undefined {
+  try {
+    return Number(readFileSync(`/sys/class/net/${device}/statistics/tx_packets`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts the announcements; resolves once they were sent, or after `maxWaitMs` at the latest. */
+export async function announce(commands: string[][], device: string, log: Logger, maxWaitMs = 250): Promise<void> {
+  if (commands.length === 0) return;
+  const before = transmitted(device);
+  for (const argv of commands) {
+    startDetached(argv, (error) => log.warn({ command: argv.join(' '), error }, 'gratuitous ARP could not start'));
+  }
+  const deadline = performance.now() + maxWaitMs;
+  while (before !== undefined && performance.now() < deadline) {
+    const now = transmitted(device);
+    if (now !== undefined && now - before >= commands.length) break;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  log.info({ step: 'announce', commands: commands.map((c) => c.join(' ')) }, 'sent gratuitous ARP');
+}
