@@ -1,0 +1,16 @@
+/**
+ * Once per test run: build the CLI the integration tests execute, and afterwards remove any
+ * namespace this run left behind, even if a test crashed before its own clean-up.
+ */
+import { execa } from 'execa';
+import { randomBytes } from 'node:crypto';
+import { NAMESPACE_PREFIX, ROOT, removeNamespaces } from './topology.js';
+
+export async function setup(): Promise<() => Promise<void>> {
+  const runId = randomBytes(2).toString('hex');
+  process.env.EGRESS_ROUTER_TEST_RUN = runId;
+  await execa('node', ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
+  return async () => {
+    if (process.getuid?.() === 0) await removeNamespaces(`${NAMESPACE_PREFIX}${runId}`);
+  };
+}

@@ -1,0 +1,223 @@
+/**
+ * Real network namespaces standing in for a cluster, for integration tests, the demo, the
+ * benchmark and the image check. Nothing here touches the machine's own network: every address,
+ * route, sysctl and rule lives in namespaces this module creates and removes.
+ *
+ *   client (10.129.0.10) -- cluster (a router standing in for the pod network)
+ *                                 |
+ *                           router pod: eth0 (10.128.0.5), macvlan0 (EGRESS_SOURCE)
+ *                                                               |  macvlan on node's nic0
+ *                           node (nic0) ------------------- lan (gateway 192.168.12.1,
+ *                                                                destinations 203.0.113.x)
+ *
+ * Pod styles: `sdn` gives eth0 a /24 and a route to the cluster network, as OpenShift SDN and
+ * OVN-Kubernetes do; `calico` gives it a /32 and only `default via 169.254.1.1`, reached by
+ * proxy ARP, so replies depend on the router's own reply routing.
+ */
+import { execa, type ResultPromise } from 'execa';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const ENTRY = `${ROOT}/dist/egress-router.js`;
+const FIXTURES = `${ROOT}/test/fixtures`;
+
+/** Every namespace this code creates starts with this, so leftovers are easy to find and remove. */
+export const NAMESPACE_PREFIX = 'ert-';
+
+export const ADDRESSES = {
+  client: '10.129.0.10',
+  pod: '10.128.0.5',
+  gateway: '192.168.12.1',
+  source: '192.168.12.99',
+  sourceCidr: '192.168.12.99/24',
+  destinations: ['203.0.113.25', '203.0.113.26', '203.0.113.27'],
+} as const;
+
+export type PodStyle = 'sdn' | 'calico';
+
+export interface TopologyOptions {
+  style?: PodStyle;
+  /** Without it, the router pod has no macvlan0: the entrypoint must refuse to run. */
+  macvlan?: boolean;
+}
+
+export interface RunResult {
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+  /** Wall time of the run, in milliseconds. */
+  ms: number;
+}
+
+export type ProbeResult = { target: string; ok: boolean; reply?: string; error?: string };
+
+async function sh(argv: string[], input?: string): Promise<string> {
+  const result = await execa(argv[0]!, argv.slice(1), { input, reject: false });
+  if (result.failed) throw new Error(`${argv.join(' ')} failed: ${result.stderr || result.message}`);
+  return result.stdout;
+}
+
+export async function listNamespaces(): Promise<string[]> {
+  const out = await sh(['ip', 'netns', 'list']);
+  return out.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n !== '');
+}
+
+/** Removes every namespace whose name starts with `prefix`; used by teardown after failures. */
+export async function removeNamespaces(prefix: string): Promise<void> {
+  for (const name of await listNamespaces()) {
+    if (name.startsWith(prefix)) await execa('ip', ['netns', 'del', name], { reject: false });
+  }
+}
+
+export class Topology {
+  readonly ns: { client: string; cluster: string; router: string; node: string; lan: string };
+  private readonly processes: ResultPromise[] = [];
+
+  private constructor(readonly id: string, readonly style: PodStyle) {
+    const name = (role: string) => `${NAMESPACE_PREFIX}${id}-${role}`;
+    this.ns = { client: name('client'), cluster: name('cluster'), router: name('router'), node: name('node'), lan: name('lan') };
+  }
+
+  /** Builds the whole topology; on any failure removes what it made and rethrows. */
+  static async create(options: TopologyOptions = {}): Promise<Topology> {
+    const runId = process.env.EGRESS_ROUTER_TEST_RUN ?? '';
+    const topology = new Topology(`${runId}${randomBytes(3).toString('hex')}`, options.style ?? 'sdn');
+    try {
+      await topology.build(options.macvlan ?? true);
+      return topology;
+    } catch (error) {
+      await topology.destroy();
+      throw error;
+    }
+  }
+
+  /** `ip -n NS ...` commands, one `ip -batch` per namespace to keep set-up fast. */
+  private async batch(ns: string, lines: string[]): Promise<void> {
+    await sh(['ip', '-n', ns, '-batch', '-'], `${lines.join('\n')}\n`);
+  }
+
+  async exec(ns: string, argv: string[], input?: string): Promise<string> {
+    return sh(['ip', 'netns', 'exec', ns, ...argv], input);
+  }
+
+  private async build(macvlan: boolean): Promise<void> {
+    const { client, cluster, router, node, lan } = this.ns;
+    for (const ns of Object.values(this.ns)) await sh(['ip', 'netns', 'add', ns]);
+    // Links: client <-> cluster <-> router eth0; node nic0 <-> lan; macvlan0 moves from node to router.
+    await sh(['ip', 'link', 'add', 'c0', 'netns', client, 'type', 'veth', 'peer', 'name', 'k1', 'netns', cluster]);
+    await sh(['ip', 'link', 'add', 'eth0', 'netns', router, 'type', 'veth', 'peer', 'name', 'k0', 'netns', cluster]);
+    await sh(['ip', 'link', 'add', 'nic0', 'netns', node, 'type', 'veth', 'peer', 'name', 'lan0', 'netns', lan]);
+    const nodeLines = ['link set lo up', 'link set nic0 up'];
+    if (macvlan) nodeLines.push('link add macvlan0 link nic0 type macvlan mode bridge', `link set macvlan0 netns ${router}`);
+    await this.batch(node, nodeLines);
+
+    await this.batch(client, ['link set lo up', `addr add ${ADDRESSES.client}/24 dev c0`, 'link set c0 up', 'route add default via 10.129.0.1']);
+    await this.exec(cluster, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    await this.batch(lan, [
+      'link set lo up',
+      `addr add ${ADDRESSES.gateway}/24 dev lan0`,
+      'link set lan0 up',
+      ...ADDRESSES.destinations.map((d) => `addr add ${d}/32 dev lo`),
+    ]);
+    if (this.style === 'sdn') {
+      await this.batch(cluster, ['link set lo up', 'addr add 10.129.0.1/24 dev k1', 'link set k1 up', 'addr add 10.128.0.1/24 dev k0', 'link set k0 up']);
+      await this.batch(router, ['link set lo up', `addr add ${ADDRESSES.pod}/24 dev eth0`, 'link set eth0 up', 'route add default via 10.128.0.1 dev eth0']);
+    } else {
+      // Calico: the host side has no address, answers ARP for 169.254.1.1 by proxy, routes the /32.
+      await this.batch(cluster, ['link set lo up', 'addr add 10.129.0.1/24 dev k1', 'link set k1 up', 'link set k0 up', `route add ${ADDRESSES.pod}/32 dev k0`, 'route add default dev k1']);
+      await this.exec(cluster, ['sysctl', '-qw', 'net.ipv4.conf.k0.proxy_arp=1']);
+      await this.batch(router, [
+        'link set lo up',
+        `addr add ${ADDRESSES.pod}/32 dev eth0`,
+        'link set eth0 up',
+        'route add 169.254.1.1 dev eth0 scope link',
+        'route add default via 169.254.1.1 dev eth0',
+      ]);
+    }
+  }
+
+  /** Runs the built router in the router pod's namespace with exactly this environment (plus PATH). */
+  async runRouter(env: Record<string, string>, args: string[] = [], options: { path?: string } = {}): Promise<RunResult> {
+    const started = performance.now();
+    const result = await execa('ip', ['netns', 'exec', this.ns.router, process.execPath, ENTRY, ...args], {
+      env: { PATH: options.path ?? process.env.PATH ?? '', ...env },
+      extendEnv: false,
+      reject: false,
+      timeout: 60_000,
+    });
+    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, ms: performance.now() - started };
+  }
+
+  /** Starts the router without waiting, for legacy mode; the caller signals and awaits it. */
+  startRouter(env: Record<string, string>): ResultPromise {
+    const child = execa('ip', ['netns', 'exec', this.ns.router, process.execPath, ENTRY], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      extendEnv: false,
+      reject: false,
+    });
+    this.processes.push(child);
+    return child;
+  }
+
+  /** Starts echo servers in a namespace and waits until they listen. Specs: tcp:ADDR:PORT, udp:ADDR:PORT. */
+  async startServers(ns: string, specs: string[]): Promise<void> {
+    const child = execa('ip', ['netns', 'exec', ns, process.execPath, `${FIXTURES}/echo-server.mjs`, ...specs], { reject: false });
+    this.processes.push(child);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('echo server did not start in 10 s')), 10_000);
+      child.stdout!.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      void child.then((r) => {
+        clearTimeout(timer);
+        reject(new Error(`echo server exited: ${r.stderr}`));
+      });
+    });
+  }
+
+  /** Connects from a namespace (the client pod by default) to each target once. */
+  async probe(targets: string[], options: { from?: string; timeoutMs?: number } = {}): Promise<ProbeResult[]> {
+    const out = await this.exec(options.from ?? this.ns.client, [
+      process.execPath,
+      `${FIXTURES}/probe-client.mjs`,
+      '--timeout',
+      String(options.timeoutMs ?? 1500),
+      ...targets,
+    ]);
+    return JSON.parse(out) as ProbeResult[];
+  }
+
+  /** Everything the router could change in its namespace, as text, to compare before and after. */
+  async routerState(): Promise<string> {
+    const ns = this.ns.router;
+    const parts = await Promise.all([
+      this.exec(ns, ['ip', '-4', 'addr', 'show']),
+      this.exec(ns, ['ip', '-4', 'route', 'show', 'table', 'all']),
+      this.exec(ns, ['ip', '-4', 'rule', 'show']),
+      this.exec(ns, ['nft', 'list', 'ruleset']),
+      this.exec(ns, ['sysctl', 'net.ipv4.ip_forward']),
+    ]);
+    // Counters and interface statistics move on their own; the configuration does not.
+    return parts.join('\n---\n').replace(/packets \d+ bytes \d+/g, 'packets N bytes N');
+  }
+
+  async destroy(): Promise<void> {
+    for (const child of this.processes) child.kill('SIGKILL');
+    await Promise.allSettled(this.processes);
+    for (const ns of Object.values(this.ns)) await execa('ip', ['netns', 'del', ns], { reject: false });
+  }
+}
+
+/** The environment of a typical redirect-mode router pod in this topology. */
+export function routerEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    EGRESS_SOURCE: ADDRESSES.sourceCidr,
+    EGRESS_GATEWAY: ADDRESSES.gateway,
+    EGRESS_ROUTER_MODE: 'init',
+    ...extra,
+  };
+}
