@@ -16,9 +16,20 @@
  */
 import { execa, type ResultPromise } from 'execa';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The repository root: the nearest folder above this module (or its bundle) with our package.json. */
+function findRoot(start: string): string {
+  for (let dir = start; dir !== dirname(dir); dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'egress-router') return dir;
+  }
+  throw new Error(`no egress-router package.json above ${start}`);
+}
+
+export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const ENTRY = `${ROOT}/dist/egress-router.js`;
 const FIXTURES = `${ROOT}/test/fixtures`;
 
