@@ -34,9 +34,20 @@ const IPV6_SPECIAL: ReadonlyArray<[string, string]> = [
   ['ff00::/8', 'is a multicast address'],
   ['fe80::/10', 'is a link-local address'],
 ];
-const ipv4Special = IPV4_SPECIAL.map(([cidr, why]) => [IPv4CidrRange.fromCidr(cidr), why] as const);
-const ipv6Special = IPV6_SPECIAL.map(([cidr, why]) => [IPv6CidrRange.fromCidr(cidr), why] as const);
-const ipv4Mapped = IPv6CidrRange.fromCidr('::ffff:0:0/96');
+/**
+ * A range as its first and last address values, computed once by ip-num. Comparing an address's
+ * value against them is what `range.contains(address/32)` decides, without the per-call mask and
+ * range objects that made it cost ~150 µs (100,000 rules took 16 s).
+ */
+interface Bounds {
+  first: bigint;
+  last: bigint;
+}
+const bounds = (range: IPv4CidrRange | IPv6CidrRange): Bounds => ({ first: range.getFirst().getValue(), last: range.getLast().getValue() });
+const within = (value: bigint, range: Bounds): boolean => value >= range.first && value <= range.last;
+const ipv4Special = IPV4_SPECIAL.map(([cidr, why]) => [bounds(IPv4CidrRange.fromCidr(cidr)), why] as const);
+const ipv6Special = IPV6_SPECIAL.map(([cidr, why]) => [bounds(IPv6CidrRange.fromCidr(cidr)), why] as const);
+const ipv4Mapped = bounds(IPv6CidrRange.fromCidr('::ffff:0:0/96'));
 
 function parseIPv4(text: string): IPv4 | undefined {
   try {
@@ -70,18 +81,18 @@ function leadingZeroOctet(text: string): boolean {
 export function parseUnicastAddress(text: string): AddressResult {
   const v4 = parseIPv4(text);
   if (v4) {
-    const single = new IPv4CidrRange(v4, IPv4Prefix.fromNumber(32n));
-    const special = ipv4Special.find(([range]) => range.contains(single));
+    const value = v4.getValue();
+    const special = ipv4Special.find(([range]) => within(value, range));
     if (special) return { ok: false, reason: `${text} ${special[1]}` };
     return { ok: true, address: { family: 4, text } };
   }
   const v6 = parseIPv6(text);
   if (v6) {
-    const single = new IPv6CidrRange(v6, IPv6Prefix.fromNumber(128n));
-    if (ipv4Mapped.contains(single)) {
+    const value = v6.getValue();
+    if (within(value, ipv4Mapped)) {
       return { ok: false, reason: `${text} is an IPv4-mapped IPv6 address; write the IPv4 address itself` };
     }
-    const special = ipv6Special.find(([range]) => range.contains(single));
+    const special = ipv6Special.find(([range]) => within(value, range));
     if (special) return { ok: false, reason: `${text} ${special[1]}` };
     return { ok: true, address: { family: 6, text: collapseIPv6Number(v6.toString()) } };
   }

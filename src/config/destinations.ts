@@ -8,7 +8,7 @@
  *
  * Fields are separated by runs of spaces or tabs; CRLF line ends are tolerated.
  */
-import { type Family, type IpAddress, familyName, parseUnicastAddress } from './address.js';
+import { type AddressResult, type Family, type IpAddress, familyName, parseUnicastAddress } from './address.js';
 import { type Problem, problem, quote } from '../problem.js';
 
 export const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
@@ -68,10 +68,26 @@ type LineResult =
   | { kind: 'fallback'; target: IpAddress }
   | { kind: 'error'; message: string };
 
-function parseLine(text: string, line: number): LineResult {
+/**
+ * Parses addresses once per distinct text: a long list names the same few destinations over and
+ * over, and ip-num's parse is the costliest step of a line.
+ */
+function memoizedAddressParser(): (text: string) => AddressResult {
+  const seen = new Map<string, AddressResult>();
+  return (text) => {
+    let result = seen.get(text);
+    if (result === undefined) {
+      result = parseUnicastAddress(text);
+      seen.set(text, result);
+    }
+    return result;
+  };
+}
+
+function parseLine(text: string, line: number, parseAddress: (text: string) => AddressResult): LineResult {
   const fields = text.split(FIELD_SEPARATOR);
   if (fields.length === 1) {
-    const target = parseUnicastAddress(fields[0]!);
+    const target = parseAddress(fields[0]!);
     if (!target.ok) return { kind: 'error', message: `invalid fallback address ${quote(fields[0]!)}: ${target.reason}` };
     return { kind: 'fallback', target: target.address };
   }
@@ -86,7 +102,7 @@ function parseLine(text: string, line: number): LineResult {
   if (port === undefined) return { kind: 'error', message: `invalid port ${quote(portText)}, must be a number from 1 to 65535` };
   const protocol = parseProtocol(protocolText);
   if (!protocol) return { kind: 'error', message: `invalid protocol ${quote(protocolText)}, must be tcp, udp or sctp` };
-  const target = parseUnicastAddress(addressText);
+  const target = parseAddress(addressText);
   if (!target.ok) return { kind: 'error', message: `invalid address ${quote(addressText)}: ${target.reason}` };
   let targetPort = port;
   if (remotePortText !== undefined) {
@@ -106,7 +122,9 @@ function parseLine(text: string, line: number): LineResult {
 export function parseDestinations(source: string, options: ParseOptions): ParsedList {
   const problems: Problem[] = [];
   const list: DestinationList = { family: options.family, redirects: [] };
-  const firstUse = new Map<string, number>();
+  // Keyed on port * 4 + protocol index: a number, not a string to build for every line.
+  const firstUse = new Map<number, number>();
+  const parseAddress = memoizedAddressParser();
   let familyLine: number | undefined;
   const lines = source.split('\n');
 
@@ -115,15 +133,14 @@ export function parseDestinations(source: string, options: ParseOptions): Parsed
     const text = ruleText(raw);
     if (text === '') continue;
     const line = index + 1;
-    const where = `${options.origin} line ${line}`;
     const report = (message: string) =>
-      problems.push(problem('config', where, `${message} (in ${quote(raw.replace(/\r$/, ''))})`));
+      problems.push(problem('config', `${options.origin} line ${line}`, `${message} (in ${quote(raw.replace(/\r$/, ''))})`));
 
     if (list.fallback) {
       report(`a rule follows the fallback address on line ${list.fallback.line}; the fallback must be the last rule`);
       continue;
     }
-    const parsed = parseLine(text, line);
+    const parsed = parseLine(text, line, parseAddress);
     if (parsed.kind === 'error') {
       report(parsed.message);
       continue;
@@ -141,10 +158,10 @@ export function parseDestinations(source: string, options: ParseOptions): Parsed
       list.fallback = { line, target };
       continue;
     }
-    const key = `${parsed.rule.port}/${parsed.rule.protocol}`;
+    const key = parsed.rule.port * 4 + PROTOCOLS.indexOf(parsed.rule.protocol);
     const earlier = firstUse.get(key);
     if (earlier !== undefined) {
-      report(`local port ${key} is already used on line ${earlier}; each port and protocol may be redirected once`);
+      report(`local port ${parsed.rule.port}/${parsed.rule.protocol} is already used on line ${earlier}; each port and protocol may be redirected once`);
       continue;
     }
     firstUse.set(key, line);

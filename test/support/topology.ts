@@ -171,14 +171,21 @@ export class Topology {
     return child;
   }
 
-  /** Starts echo servers in a namespace and waits until they listen. Specs: tcp:ADDR:PORT, udp:ADDR:PORT. */
-  async startServers(ns: string, specs: string[]): Promise<void> {
-    const child = execa('ip', ['netns', 'exec', ns, process.execPath, `${FIXTURES}/echo-server.mjs`, ...specs], { reject: false });
+  /**
+   * Starts echo servers in a namespace and waits until they listen. Specs: tcp:ADDR:PORT,
+   * udp:ADDR:PORT. `hits()` lists what arrived ("tcp 192.168.12.1 10.129.0.10:7000"), when
+   * `logHits` is set: the way to tell "never arrived" from "arrived but the reply was lost".
+   */
+  async startServers(ns: string, specs: string[], options: { logHits?: boolean } = {}): Promise<{ hits: () => string[] }> {
+    const args = options.logHits ? ['--log-hits', ...specs] : specs;
+    const child = execa('ip', ['netns', 'exec', ns, process.execPath, `${FIXTURES}/echo-server.mjs`, ...args], { reject: false });
     this.processes.push(child);
+    let output = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('echo server did not start in 10 s')), 10_000);
       child.stdout!.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('ready')) {
+        output += chunk.toString();
+        if (output.includes('ready')) {
           clearTimeout(timer);
           resolve();
         }
@@ -188,6 +195,9 @@ export class Topology {
         reject(new Error(`echo server exited: ${r.stderr}`));
       });
     });
+    return {
+      hits: () => output.split('\n').filter((l) => l.startsWith('hit ')).map((l) => l.slice(4)),
+    };
   }
 
   /** Connects from a namespace (the client pod by default) to each target once. */
