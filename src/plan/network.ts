@@ -18,6 +18,9 @@ import type { Step } from './plan.js';
 export const REPLY_TABLE = 4552;
 export const REPLY_RULE_PRIORITY = 4552;
 
+/** The metric `ip route replace` gives a route without one: IPv6 routes get 1024. */
+const DEFAULT_METRIC: Record<Family, number> = { 4: 0, 6: 1024 };
+
 const ipArgs = (family: Family): string[] => ['ip', family === 4 ? '-4' : '-6'];
 
 const forwardingKey = (family: Family): string => (family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding');
@@ -114,12 +117,15 @@ function gatewaySteps(config: Config, observed: Observed): Step[] {
     steps.push({ kind: 'run', label: 'gateway route', argv: [...ip, 'route', 'replace', gateway.text, 'dev', dev] });
   }
   const defaults = observed.mainRoutes.filter((r) => r.dst === 'default');
-  const ours = (r: RouteEntry) => r.gateway === gateway.text && r.dev === dev && (r.metric ?? 0) === 0;
-  if (!defaults.some(ours)) {
+  const ours = (r: RouteEntry) => r.gateway === gateway.text && r.dev === dev;
+  const present = defaults.some(ours);
+  if (!present) {
     steps.push({ kind: 'run', label: 'default route', argv: [...ip, 'route', 'replace', 'default', 'via', gateway.text, 'dev', dev] });
   }
-  // `replace` took the place of any metric-0 default; others would still win for some lookups.
-  for (const other of defaults.filter((r) => !ours(r) && (r.metric ?? 0) !== 0)) {
+  // `replace` takes the place of the default with the family's default metric; any other default
+  // would still win some lookups, so it goes.
+  const replaced = (r: RouteEntry) => !present && (r.metric ?? 0) === DEFAULT_METRIC[config.family];
+  for (const other of defaults.filter((r) => !ours(r) && !replaced(r))) {
     steps.push({ kind: 'run', label: 'remove other default route', argv: [...ip, 'route', 'del', ...routeArgs(other)] });
   }
   return steps;

@@ -45,6 +45,16 @@ export const ADDRESSES = {
   destinations: ['203.0.113.25', '203.0.113.26', '203.0.113.27'],
 } as const;
 
+/** The IPv6 addressing plan, added by `enableIPv6()` next to the IPv4 one. */
+export const ADDRESSES6 = {
+  client: 'fd00:129::10',
+  pod: 'fd00:128::5',
+  gateway: '2001:db8:12::1',
+  sourceCidr: '2001:db8:12::99/64',
+  source: '2001:db8:12::99',
+  destinations: ['2001:db8:99::25', '2001:db8:99::26'],
+} as const;
+
 export type PodStyle = 'sdn' | 'calico';
 
 export interface TopologyOptions {
@@ -148,10 +158,38 @@ export class Topology {
     }
   }
 
-  /** Runs the built router in the router pod's namespace with exactly this environment (plus PATH). */
-  async runRouter(env: Record<string, string>, args: string[] = [], options: { path?: string } = {}): Promise<RunResult> {
+  /** Adds IPv6 addresses and routes (sdn style), without duplicate address detection delays. */
+  async enableIPv6(): Promise<void> {
+    const { client, cluster, router, lan } = this.ns;
+    const a = ADDRESSES6;
+    for (const ns of [client, cluster, router, lan]) {
+      await this.exec(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
+    }
+    // macvlan0 was made in the node namespace and came with its defaults; its link-local address
+    // would stay tentative for a second or two after the router brings the link up.
+    await this.exec(router, ['sh', '-c', 'test ! -e /proc/sys/net/ipv6/conf/macvlan0 || sysctl -qw net.ipv6.conf.macvlan0.accept_dad=0']);
+    await this.exec(cluster, ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+    await this.batch(client, [`addr add ${a.client}/64 dev c0 nodad`, 'route add default via fd00:129::1']);
+    await this.batch(cluster, ['addr add fd00:129::1/64 dev k1 nodad', 'addr add fd00:128::1/64 dev k0 nodad']);
+    await this.batch(router, [`addr add ${a.pod}/64 dev eth0 nodad`, 'route add default via fd00:128::1 dev eth0']);
+    await this.batch(lan, [`addr add ${a.gateway}/64 dev lan0 nodad`, ...a.destinations.map((d) => `addr add ${d}/128 dev lo`)]);
+    // Links that came up before DAD was turned off still probe their link-local addresses, and
+    // neighbour discovery waits for them: wait (at most 5 s) until none is tentative.
+    for (let waited = 0; waited < 5000; waited += 100) {
+      const tentative = await Promise.all([client, cluster, router, lan].map((ns) => this.exec(ns, ['ip', '-6', 'addr', 'show', 'tentative'])));
+      if (tentative.every((out) => out.trim() === '')) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /**
+   * Runs the built router in the router pod's namespace with exactly this environment (plus PATH).
+   * `wrap` is a command prefix that execs the router, such as `setpriv` with reduced capabilities.
+   */
+  async runRouter(env: Record<string, string>, args: string[] = [], options: { path?: string; wrap?: string[] } = {}): Promise<RunResult> {
     const started = performance.now();
-    const result = await execa('ip', ['netns', 'exec', this.ns.router, process.execPath, ENTRY, ...args], {
+    const command = [...(options.wrap ?? []), process.execPath, ENTRY, ...args];
+    const result = await execa('ip', ['netns', 'exec', this.ns.router, ...command], {
       env: { PATH: options.path ?? process.env.PATH ?? '', ...env },
       extendEnv: false,
       reject: false,

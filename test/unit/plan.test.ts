@@ -135,6 +135,29 @@ describe('plan for a fresh pod', () => {
   });
 });
 
+describe('plan for an IPv6 pod', () => {
+  const v6 = () =>
+    config({ EGRESS_SOURCE: '2001:db8:12::99/64', EGRESS_GATEWAY: '2001:db8:12::1', EGRESS_DESTINATION: '80 tcp 2001:db8:99::25' });
+  const pod = (mainRoutes: Observed['mainRoutes']) =>
+    freshPod({ cluster: { name: 'eth0', kind: 'veth', up: true, addresses: [{ family: 6, text: 'fd00:128::5', prefix: 64, scope: 'global' }] }, mainRoutes });
+
+  it('replaces the metric-1024 default that IPv6 routes get, instead of deleting it afterwards', () => {
+    const p = commands(plan(v6(), pod([{ dst: 'default', gateway: 'fd00:128::1', dev: 'eth0', metric: 1024, onlink: false }])));
+    expect(p).toContain('ip -6 route replace default via 2001:db8:12::1 dev macvlan0');
+    expect(p.some((c) => c.startsWith('ip -6 route del default'))).toBe(false);
+    expect(p).toContain('ip -6 addr replace 2001:db8:12::99/64 dev macvlan0 nodad');
+  });
+
+  it('leaves its own default alone on a restart', () => {
+    const p = commands(plan(v6(), pod([{ dst: 'default', gateway: '2001:db8:12::1', dev: 'macvlan0', metric: 1024, onlink: false }])));
+    expect(p.some((c) => c.includes('default via 2001:db8:12::1'))).toBe(false);
+  });
+
+  it('sends no ARP for an IPv6 source', () => {
+    expect(plan(v6(), pod([])).announce).toEqual([]);
+  });
+});
+
 describe('plan for a restarted pod', () => {
   it('changes nothing but reloading the firewall transaction when everything is in place', () => {
     expect(commands(plan(config(), configuredPod()))).toEqual(['nft -f -']);
