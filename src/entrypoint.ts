@@ -18,6 +18,8 @@ import { announce } from './system/announce.js';
 import { applyPlan, renderDryRun } from './system/apply.js';
 import { readTextFile } from './system/files.js';
 import { probe } from './system/probe.js';
+import { runCommand } from './system/commands.js';
+import { dropCounterCommand, parseDropCount } from './firewall/drops.js';
 
 export interface Output {
   out: (text: string) => void;
@@ -59,8 +61,30 @@ function printUnitTest(config: Config, output: Output): number {
   return 0;
 }
 
-async function stayUp(config: Config, gate: SignalGate, log: Logger): Promise<number> {
+/** How often a debugging legacy-mode router reports new forward drops. */
+const DROP_REPORT_EVERY_MS = 10_000;
+
+/**
+ * Kernel log lines from a pod's namespace usually go nowhere, so with EGRESS_ROUTER_DEBUG the
+ * long-running router reports the drop counter in its own log whenever it grows.
+ */
+function reportDrops(config: Config, backend: 'nftables' | 'iptables', log: Logger): NodeJS.Timeout | undefined {
+  if (!config.debug || !config.destinations) return undefined;
+  let last = 0;
+  return setInterval(() => {
+    void runCommand(dropCounterCommand(backend, config.family)).then((result) => {
+      const dropped = result.ok ? parseDropCount(backend, result.stdout) : undefined;
+      if (dropped !== undefined && dropped > last) {
+        log.debug({ forwardDropped: dropped, since: dropped - last }, 'dropped forwarded packets that were not redirected');
+        last = dropped;
+      }
+    });
+  }, DROP_REPORT_EVERY_MS);
+}
+
+async function stayUp(config: Config, backend: 'nftables' | 'iptables', gate: SignalGate, log: Logger): Promise<number> {
   const keepAlive = setInterval(() => undefined, 1 << 30);
+  const drops = reportDrops(config, backend, log);
   const reannounce = setTimeout(() => {
     const again = planAnnouncements(config).filter((argv) => argv[1] === '-U');
     void announce(again, config.egressInterface, log);
@@ -68,6 +92,7 @@ async function stayUp(config: Config, gate: SignalGate, log: Logger): Promise<nu
   const signal = await gate.wait();
   clearTimeout(reannounce);
   clearInterval(keepAlive);
+  clearInterval(drops);
   log.info({ signal }, 'stopping; the configuration stays in place');
   return 0;
 }
@@ -112,5 +137,5 @@ export async function runEntrypoint(env: Environment, flags: { dryRun: boolean }
     log.info({ signal: gate.pending }, 'stopping; the configuration stays in place');
     return 0;
   }
-  return stayUp(config, gate, log);
+  return stayUp(config, observed.value.firewallBackend, gate, log);
 }

@@ -3,6 +3,7 @@
  * replies that depend on the cluster network's routes, and an open door in both directions.
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { dropCounterCommand, parseDropCount } from '../../src/firewall/drops.js';
 import { describeIntegration } from '../support/integration.js';
 import { ADDRESSES, Topology, routerEnv } from '../support/topology.js';
 
@@ -76,13 +77,8 @@ for (const backend of ['nftables', 'iptables'] as const) {
     afterEach(async () => topology.destroy());
 
     async function dropped(): Promise<number> {
-      if (backend === 'nftables') {
-        const out = await topology.exec(topology.ns.router, ['nft', 'list', 'counter', 'ip', 'egress_router', 'forward_dropped']);
-        return Number(/packets (\d+)/.exec(out)![1]);
-      }
-      const out = await topology.exec(topology.ns.router, ['iptables', '-t', 'filter', '-L', 'EGRESS-ROUTER-FORWARD', '-v', '-x', '-n']);
-      const drop = out.split('\n').find((l) => / DROP /.test(l))!;
-      return Number(drop.trim().split(/\s+/)[0]);
+      const out = await topology.exec(topology.ns.router, dropCounterCommand(backend, 4));
+      return parseDropCount(backend, out)!;
     }
 
     it('does not let a LAN host reach pods inside the cluster via the egress address', async () => {

@@ -9,6 +9,7 @@ import {
 import { renderNftables } from '../../src/firewall/nftables.js';
 import type { Ruleset } from '../../src/firewall/ruleset.js';
 import { parseCapabilities } from '../../src/system/capabilities.js';
+import { dropCounterCommand, parseDropCount } from '../../src/firewall/drops.js';
 
 const v4 = (text: string) => ({ family: 4 as const, text });
 const RULESET: Ruleset = {
@@ -165,5 +166,23 @@ describe('capabilities', () => {
     expect(parseCapabilities('CapEff:\t000001ffffffffff\n')).toEqual({ netAdmin: true, netRaw: true });
     expect(parseCapabilities('CapEff:\t0000000000000000\n')).toEqual({ netAdmin: false, netRaw: false });
     expect(parseCapabilities('')).toEqual({ netAdmin: false, netRaw: false });
+  });
+});
+
+describe('drop counter', () => {
+  it('reads the nftables named counter', () => {
+    expect(dropCounterCommand('nftables', 4)).toEqual(['nft', 'list', 'counter', 'ip', 'egress_router', 'forward_dropped']);
+    expect(parseDropCount('nftables', 'table ip egress_router {\n\tcounter forward_dropped {\n\t\tpackets 17 bytes 1020\n\t}\n}')).toBe(17);
+  });
+
+  it('reads the packet count of the DROP rule in the iptables chain', () => {
+    const listing = [
+      'Chain EGRESS-ROUTER-FORWARD (1 references)',
+      '    pkts      bytes target     prot opt in     out     source               destination',
+      '      12      720 ACCEPT     0    --  eth0   macvlan0  0.0.0.0/0            0.0.0.0/0            ctstate DNAT',
+      '       3      180 DROP       0    --  *      *       0.0.0.0/0            0.0.0.0/0',
+    ].join('\n');
+    expect(parseDropCount('iptables', listing)).toBe(3);
+    expect(dropCounterCommand('iptables', 6)[0]).toBe('ip6tables');
   });
 });
