@@ -2,13 +2,13 @@
  * Reads the pod's network namespace without changing it: links, addresses, routes, policy rules,
  * forwarding, capabilities, tools, and the router's own iptables chains.
  */
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { Family } from '../config/address.js';
 import type { Config } from '../config/config.js';
 import { type IptablesSnapshot, IPTABLES_TABLES, emptySnapshot, iptablesCommands, parseSaveOutput } from '../firewall/iptables.js';
 import { REPLY_TABLE, forwardingKey } from '../plan/network.js';
-import type { LinkState, Observed, RouteEntry, RuleEntry } from '../plan/observed.js';
+import type { Capabilities, LinkState, Observed, RouteEntry, RuleEntry } from '../plan/observed.js';
 import { sysctlPath } from '../plan/plan.js';
 import { type Result, fail, ok, problem } from '../problem.js';
 import { parseCapabilities } from './capabilities.js';
@@ -92,18 +92,34 @@ function readForwarding(family: Family): Observed['forwarding'] {
   } catch {
     // unreadable: reported by preflight if forwarding is needed
   }
+  // Opening for writing (and writing nothing) asks the kernel with our effective capabilities;
+  // access(2) checks the real uid and drops them, so it calls the file read-only for a non-root
+  // process that holds CAP_NET_ADMIN, which may write it.
   let writable = true;
   try {
-    accessSync(path, constants.W_OK);
+    closeSync(openSync(path, 'r+'));
   } catch {
     writable = false;
   }
   return { value, writable };
 }
 
-async function resolveBackend(config: Config): Promise<Observed['firewallBackend']> {
+function readCapabilities(): Capabilities {
+  let status = '';
+  try {
+    status = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    // no /proc: every capability reads as missing
+  }
+  return parseCapabilities(status);
+}
+
+async function resolveBackend(config: Config, capabilities: Capabilities): Promise<Observed['firewallBackend']> {
   if (config.firewall !== 'auto') return config.firewall;
   if (!onPath('nft')) return 'iptables';
+  // Listing needs CAP_NET_ADMIN: without it the probe would fail and wrongly pick iptables, whose
+  // save command then fails too, hiding preflight's message about the missing capability.
+  if (!capabilities.netAdmin) return 'nftables';
   const probe = await runCommand(['nft', 'list', 'tables']);
   return probe.ok ? 'nftables' : 'iptables';
 }
@@ -123,11 +139,12 @@ export async function readIptables(family: Family): Promise<Result<IptablesSnaps
 export async function probe(config: Config): Promise<Result<Observed>> {
   const family = config.family;
   const familyFlag = family === 4 ? '-4' : '-6';
+  const capabilities = readCapabilities();
   const [links, routes, rules, backend] = await Promise.all([
     ipJson<IpLink>(['-d', 'addr', 'show']),
     ipJson<IpRoute>([familyFlag, 'route', 'show', 'table', 'all']),
     ipJson<IpRule>([familyFlag, 'rule', 'show']),
-    resolveBackend(config),
+    resolveBackend(config, capabilities),
   ]);
   if (!links.ok) return links;
   if (!routes.ok) return routes;
@@ -137,16 +154,13 @@ export async function probe(config: Config): Promise<Result<Observed>> {
   for (const tool of requiredTools(config, backend)) tools[tool] = onPath(tool);
 
   let iptables: IptablesSnapshot | undefined;
-  if (backend === 'iptables' && config.destinations && tools[iptablesCommands(family).save]) {
+  // Without CAP_NET_ADMIN the save command fails; preflight names the capability instead (a dry
+  // run still tries, because it needs the chains to print a true plan).
+  const canRead = capabilities.netAdmin || config.dryRun;
+  if (backend === 'iptables' && config.destinations && tools[iptablesCommands(family).save] && canRead) {
     const read = await readIptables(family);
     if (!read.ok) return read;
     iptables = read.value;
-  }
-  let status = '';
-  try {
-    status = readFileSync('/proc/self/status', 'utf8');
-  } catch {
-    // no /proc: every capability reads as missing
   }
   const byName = (name: string) => links.value.find((l) => l.ifname === name);
   const unicast = routes.value.filter((r) => r.type === undefined || r.type === 'unicast');
@@ -157,7 +171,7 @@ export async function probe(config: Config): Promise<Result<Observed>> {
     replyRoutes: unicast.filter((r) => r.table === String(REPLY_TABLE)).map(toRoute),
     rules: rules.value.map((r): RuleEntry => ({ priority: r.priority, src: r.src, srclen: r.srclen, iif: r.iif, table: r.table ?? '' })),
     forwarding: readForwarding(family),
-    capabilities: parseCapabilities(status),
+    capabilities,
     tools,
     firewallBackend: backend,
     iptables,
