@@ -3,14 +3,13 @@
  * namespace this run left behind, even if a test crashed before its own clean-up.
  */
 import { execa } from 'execa';
-import { randomBytes } from 'node:crypto';
 import { NAMESPACE_PREFIX, ROOT, removeNamespaces } from './topology.js';
 
 export async function setup(): Promise<() => Promise<void>> {
-  const runId = randomBytes(2).toString('hex');
-  process.env.EGRESS_ROUTER_TEST_RUN = runId;
+  // Set by vitest.config.ts, in this process, before the workers were started.
+  const runId = process.env.EGRESS_ROUTER_TEST_RUN ?? '';
   await execa('node', ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
   return async () => {
-    if (process.getuid?.() === 0) await removeNamespaces(`${NAMESPACE_PREFIX}${runId}`);
+    if (runId !== '' && process.getuid?.() === 0) await removeNamespaces(`${NAMESPACE_PREFIX}${runId}`);
   };
 }
