@@ -94,7 +94,9 @@ function readDestinationSource(env: Environment, readFile: ReadFile): Result<{ o
     return fail(problem('config', 'EGRESS_DESTINATION_FILE', 'set together with EGRESS_DESTINATION; use one or the other'));
   }
   if (isSet(path)) {
-    const origin = `EGRESS_DESTINATION_FILE ${path}`;
+    // The path goes into every line's message: escaped when it holds blanks, control characters
+    // or non-ASCII, so that each problem stays one unambiguous line.
+    const origin = `EGRESS_DESTINATION_FILE ${/^[\x21-\x7e]+$/.test(path) ? path : quote(path, path.length)}`;
     const read = readFile(path);
     if (!read.ok) return fail(problem('config', `EGRESS_DESTINATION_FILE ${quote(path)}`, read.reason));
     return ok({ origin, text: read.text });
