@@ -49,3 +49,11 @@ export function quote(text: string, max = 80): string {
   // Escape non-ASCII too, so that look-alike digits and spaces are visible as what they are.
   return `'${escaped.replace(/[^\x20-\x7e]/gu, (c) => (c === '…' ? c : `\\u{${c.codePointAt(0)!.toString(16)}}`))}'`;
 }
+
+/**
+ * A file path as messages name it: as it is when it is plain printable ASCII without blanks,
+ * else quoted and escaped whole, so that each problem stays one unambiguous line.
+ */
+export function pathName(path: string): string {
+  return /^[\x21-\x7e]+$/.test(path) ? path : quote(path, path.length);
+}

@@ -4,30 +4,29 @@
  * EGRESS_DESTINATION_FILE), else standard input. With EGRESS_SOURCE set, rules must match its family.
  */
 import { parseInterfaceAddress } from '../config/address.js';
-import type { Environment } from '../config/config.js';
+import type { Environment, FileReadResult } from '../config/config.js';
 import { describeRules, parseDestinations } from '../config/destinations.js';
-import { type Problem, problem, quote } from '../problem.js';
+import { type Problem, pathName, problem, quote } from '../problem.js';
 import { readStdin, readTextFile } from '../system/files.js';
 import type { Output } from '../entrypoint.js';
 
-export function runValidate(file: string | undefined, env: Environment, output: Output): number {
-  let origin: string;
-  let read;
+/** Where the list comes from: how messages name it, and its text (or why it cannot be read). */
+function readList(file: string | undefined, env: Environment): { origin: string; readError: string; read: FileReadResult } {
   if (file === '-' || (file === undefined && !env.EGRESS_DESTINATION && !env.EGRESS_DESTINATION_FILE)) {
-    origin = 'stdin';
-    read = readStdin();
-  } else if (file !== undefined) {
-    origin = file;
-    read = readTextFile(file);
-  } else if (env.EGRESS_DESTINATION_FILE) {
-    origin = `EGRESS_DESTINATION_FILE ${env.EGRESS_DESTINATION_FILE}`;
-    read = readTextFile(env.EGRESS_DESTINATION_FILE);
-  } else {
-    origin = 'EGRESS_DESTINATION';
-    read = { ok: true as const, text: env.EGRESS_DESTINATION! };
+    return { origin: 'stdin', readError: 'stdin', read: readStdin() };
   }
+  if (file !== undefined) return { origin: pathName(file), readError: quote(file), read: readTextFile(file) };
+  if (env.EGRESS_DESTINATION_FILE) {
+    const path = env.EGRESS_DESTINATION_FILE;
+    return { origin: `EGRESS_DESTINATION_FILE ${pathName(path)}`, readError: `EGRESS_DESTINATION_FILE ${quote(path)}`, read: readTextFile(path) };
+  }
+  return { origin: 'EGRESS_DESTINATION', readError: 'EGRESS_DESTINATION', read: { ok: true, text: env.EGRESS_DESTINATION! } };
+}
+
+export function runValidate(file: string | undefined, env: Environment, output: Output): number {
+  const { origin, readError, read } = readList(file, env);
   if (!read.ok) {
-    output.problems([problem('config', origin === 'stdin' ? 'stdin' : quote(origin), read.reason)]);
+    output.problems([problem('config', readError, read.reason)]);
     return 1;
   }
   const problems: Problem[] = [];

@@ -27,10 +27,12 @@ const IPV4_SPECIAL: ReadonlyArray<[string, string]> = [
   ['127.0.0.0/8', 'is a loopback address'],
   ['224.0.0.0/4', 'is a multicast address'],
   ['255.255.255.255/32', 'is the broadcast address'],
+  ['240.0.0.0/4', 'is in the reserved range 240.0.0.0/4'],
 ];
 const IPV6_SPECIAL: ReadonlyArray<[string, string]> = [
   ['::/128', 'is the unspecified address'],
   ['::1/128', 'is the loopback address'],
+  ['::/96', 'is an IPv4-compatible IPv6 address, deprecated and ambiguous; write the IPv4 address itself'],
   ['ff00::/8', 'is a multicast address'],
   ['fe80::/10', 'is a link-local address'],
 ];

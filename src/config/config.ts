@@ -5,7 +5,7 @@
 import { parse as parseDotenv } from 'dotenv';
 import { type Family, type InterfaceAddress, type IpAddress, familyName, parseInterfaceAddress, parseUnicastAddress } from './address.js';
 import { type DestinationList, parseDestinations } from './destinations.js';
-import { type Problem, type Result, fail, ok, problem, quote } from '../problem.js';
+import { type Problem, type Result, fail, ok, pathName, problem, quote } from '../problem.js';
 
 export const MODES = ['init', 'legacy', 'http-proxy', 'dns-proxy', 'unit-test'] as const;
 export type Mode = (typeof MODES)[number];
@@ -94,9 +94,7 @@ function readDestinationSource(env: Environment, readFile: ReadFile): Result<{ o
     return fail(problem('config', 'EGRESS_DESTINATION_FILE', 'set together with EGRESS_DESTINATION; use one or the other'));
   }
   if (isSet(path)) {
-    // The path goes into every line's message: escaped when it holds blanks, control characters
-    // or non-ASCII, so that each problem stays one unambiguous line.
-    const origin = `EGRESS_DESTINATION_FILE ${/^[\x21-\x7e]+$/.test(path) ? path : quote(path, path.length)}`;
+    const origin = `EGRESS_DESTINATION_FILE ${pathName(path)}`;
     const read = readFile(path);
     if (!read.ok) return fail(problem('config', `EGRESS_DESTINATION_FILE ${quote(path)}`, read.reason));
     return ok({ origin, text: read.text });

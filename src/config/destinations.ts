@@ -138,7 +138,8 @@ export function parseDestinations(source: string, options: ParseOptions): Parsed
   const firstUse = new Map<number, number>();
   const parseAddress = memoizedAddressParser();
   let familyLine: number | undefined;
-  const lines = source.split('\n');
+  // Windows editors start a UTF-8 file with a byte-order mark; like the CR of CRLF it is not text.
+  const lines = (source.startsWith('\ufeff') ? source.slice(1) : source).split('\n');
 
   for (let index = 0; index < lines.length; index++) {
     const raw = lines[index]!;

@@ -146,3 +146,13 @@ describe('ports', () => {
     expect(parsePort(text)).toBeUndefined(),
   );
 });
+
+describe('reserved and deprecated addresses', () => {
+  it('rejects the reserved range 240.0.0.0/4', () => {
+    expect(messages('80 tcp 240.1.2.3')[0]).toContain('240.1.2.3 is in the reserved range 240.0.0.0/4');
+  });
+
+  it('rejects IPv4-compatible IPv6 addresses as ambiguous', () => {
+    expect(messages('80 tcp ::1.2.3.4', 6)[0]).toContain('is an IPv4-compatible IPv6 address, deprecated and ambiguous');
+  });
+});

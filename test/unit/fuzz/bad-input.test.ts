@@ -86,8 +86,14 @@ describe('Unicode digits and blanks', () => {
     expectOneProblem('80\u00a0tcp 203.0.113.25', 1, 'got 2 fields', "'80\\u{a0}tcp 203.0.113.25'");
   });
 
-  it('a byte-order mark is not skipped: the first rule is refused, showing it', () => {
-    expectOneProblem(`\ufeff${GOOD}\n81 tcp 203.0.113.26`, 1, "invalid port '\\u{feff}80'");
+  it('a byte-order mark at the start of the list, as Windows editors write it, is skipped', () => {
+    const { list, problems } = parseDestinations(`\ufeff${GOOD}\n81 tcp 203.0.113.26`, { origin: 'EGRESS_DESTINATION' });
+    expect(problems).toEqual([]);
+    expect(list.redirects.map((r) => r.port)).toEqual([80, 81]);
+  });
+
+  it('a byte-order mark anywhere else is refused, and the message shows it', () => {
+    expectOneProblem(`${GOOD}\n\ufeff81 tcp 203.0.113.26`, 2, "invalid port '\\u{feff}81'");
   });
 });
 

@@ -118,14 +118,14 @@ export function referenceAddress(text: string): Target | undefined {
   if (octets) {
     const [a, b, c, d] = octets as [number, number, number, number];
     if (a === 0 || a === 127 || (a >= 224 && a <= 239)) return undefined; // this network, loopback, multicast
-    if (a === 255 && b === 255 && c === 255 && d === 255) return undefined; // broadcast
+    if (a >= 240) return undefined; // reserved 240.0.0.0/4, and the broadcast address in it
     return { family: 4, text };
   }
   const groups = ipv6Groups(text);
   if (!groups) return undefined;
   const [g0, g1, g2, g3, g4, g5, g6, g7] = groups as [number, number, number, number, number, number, number, number];
   const upperZero = g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0;
-  if (upperZero && g5 === 0 && g6 === 0 && (g7 === 0 || g7 === 1)) return undefined; // unspecified, loopback
+  if (upperZero && g5 === 0) return undefined; // unspecified, loopback, IPv4-compatible ::/96
   if (upperZero && g5 === 0xffff) return undefined; // IPv4-mapped
   if (g0 >> 8 === 0xff) return undefined; // multicast
   if ((g0 & 0xffc0) === 0xfe80) return undefined; // link-local
@@ -186,7 +186,8 @@ function readLine(text: string): LineReading {
 export function referenceParse(source: string, family?: Family): Expected {
   const expected: Expected = { family, redirects: [], errorLines: [] };
   const used = new Set<string>();
-  source.split('\n').forEach((raw, index) => {
+  const withoutMark = source.startsWith('\ufeff') ? source.slice(1) : source; // a leading byte-order mark is skipped
+  withoutMark.split('\n').forEach((raw, index) => {
     const line = index + 1;
     const text = referenceRuleText(raw);
     if (text === '') return;
