@@ -10,6 +10,7 @@ import { type FirewallStep, type Plan, type Step, sysctlPath } from '../plan/pla
 import { type Problem, problem } from '../problem.js';
 import { type CommandResult, runCommand, shellQuote } from './commands.js';
 import { readIptables } from './probe.js';
+import { type RunStep, batchComplaint, batchGroups, failedBatchLine, ipBatch, isIpStep } from '../plan/ip-batch.js';
 
 function describe(step: Step): string {
   if (step.kind === 'sysctl') return `sysctl -w ${step.key}=${step.value}`;
@@ -19,9 +20,9 @@ function describe(step: Step): string {
 function writeSysctl(key: string, value: string): CommandResult {
   try {
     writeFileSync(sysctlPath(key), value);
-    return { ok: true, stdout: '', error: '' };
+    return { ok: true, stdout: '', error: '', stderr: '' };
   } catch (error) {
-    return { ok: false, stdout: '', error: (error as Error).message };
+    return { ok: false, stdout: '', error: (error as Error).message, stderr: '' };
   }
 }
 
@@ -36,13 +37,45 @@ async function rollBackIptables(step: FirewallStep, log: Logger): Promise<string
   return result.ok ? '; the chains were restored to their previous state' : `; undoing the partial load also failed: ${result.error}`;
 }
 
+const elapsed = (started: number): number => Math.round((performance.now() - started) * 10) / 10;
+
+/** Runs consecutive ip steps as batches; returns the problem of the step that failed, if any. */
+async function applyIpSteps(steps: RunStep[], log: Logger): Promise<Problem | undefined> {
+  for (const group of batchGroups(steps)) {
+    const batch = ipBatch(group);
+    const started = performance.now();
+    const result = await runCommand(batch.argv, batch.input);
+    const ms = elapsed(started);
+    const failedAt = result.ok ? group.length : (failedBatchLine(result.stderr) ?? 0);
+    for (const step of group.slice(0, failedAt)) {
+      log.info({ step: step.label, command: describe(step), batch: batch.argv.join(' '), ms }, `applied ${step.label}`);
+    }
+    if (!result.ok) {
+      const step = group[failedAt] ?? group[0]!;
+      const complaint = batchComplaint(result.stderr) || result.error;
+      return problem('apply', `step '${step.label}'`, `${describe(step)} failed: ${complaint}`);
+    }
+  }
+  return undefined;
+}
+
 /** Runs every step; returns the problem that stopped it, if any. */
 export async function applyPlan(plan: Plan, log: Logger): Promise<Problem | undefined> {
-  for (const step of plan.steps) {
+  const steps = plan.steps;
+  for (let index = 0; index < steps.length; index++) {
+    const step = steps[index]!;
+    if (isIpStep(step)) {
+      let end = index;
+      while (end + 1 < steps.length && isIpStep(steps[end + 1]!)) end++;
+      const failure = await applyIpSteps(steps.slice(index, end + 1) as RunStep[], log);
+      if (failure) return failure;
+      index = end;
+      continue;
+    }
     const command = describe(step);
     const started = performance.now();
     const result = step.kind === 'sysctl' ? writeSysctl(step.key, step.value) : await runCommand(step.argv, step.input);
-    const ms = Math.round((performance.now() - started) * 10) / 10;
+    const ms = elapsed(started);
     if (!result.ok) {
       let detail = `${step.kind === 'firewall' ? step.argv.join(' ') : command} failed: ${result.error}`;
       if (step.kind === 'firewall' && step.backend === 'iptables') detail += await rollBackIptables(step, log);
