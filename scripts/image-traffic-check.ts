@@ -20,6 +20,7 @@ import { execa, type ResultPromise } from 'execa';
 import { readFileSync, readdirSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADDRESSES, ROOT, Topology, routerEnv } from '../test/support/topology.js';
+import { SCENARIO } from '../test/support/scenario.js';
 
 const [imageArg, prefixArg] = process.argv.slice(2);
 if (!imageArg || !prefixArg) {
@@ -29,20 +30,10 @@ if (!imageArg || !prefixArg) {
 const image: string = imageArg;
 const prefix: string = prefixArg;
 
-const [D1, D2, D3] = ADDRESSES.destinations;
+const [D1, , D3] = ADDRESSES.destinations;
 const POD = ADDRESSES.pod;
 const SOURCE = ADDRESSES.source;
-const DESTINATIONS = [
-  '# redirects used by the image check',
-  `80   tcp ${D1}`,
-  `8080\ttcp ${D2} 80   # remote port`,
-  `53   udp ${D2}`,
-  `53   tcp ${D2}`,
-  `${D3}                # fallback`,
-].join('\n');
-const SERVERS = [`tcp:${D1}:80`, `tcp:${D2}:80`, `udp:${D2}:53`, `tcp:${D2}:53`, `tcp:${D3}:9999`, `udp:${D3}:9999`];
-const TARGETS = [`tcp:${POD}:80`, `tcp:${POD}:8080`, `udp:${POD}:53`, `tcp:${POD}:53`, `tcp:${POD}:9999`, `udp:${POD}:9999`];
-const EXPECTED = [`${D1}:80`, `${D2}:80`, `${D2}:53`, `${D2}:53`, `${D3}:9999`, `${D3}:9999`].map((d) => `${SOURCE} ${d}`);
+const { destinations: DESTINATIONS, servers: SERVERS, targets: TARGETS, replies: EXPECTED } = SCENARIO;
 
 /** Capability numbers, for reading the masks in /proc/self/status. */
 const CAP_NET_ADMIN = 12;

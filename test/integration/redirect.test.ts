@@ -3,19 +3,12 @@
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { describeIntegration } from '../support/integration.js';
+import { SCENARIO } from '../support/scenario.js';
 import { ADDRESSES, Topology, routerEnv } from '../support/topology.js';
 
 const [D1, D2, D3] = ADDRESSES.destinations;
 const POD = ADDRESSES.pod;
-const DESTINATIONS = [
-  '# redirects used by the integration tests',
-  `80   tcp ${D1}`,
-  `8080\ttcp ${D2} 80   # remote port`,
-  `53   udp ${D2}`,
-  `53   tcp ${D2}`,
-  `${D3}                # fallback`,
-].join('\n');
-const SERVERS = [`tcp:${D1}:80`, `tcp:${D2}:80`, `udp:${D2}:53`, `tcp:${D2}:53`, `tcp:${D3}:9999`, `udp:${D3}:9999`];
+const { destinations: DESTINATIONS, servers: SERVERS } = SCENARIO;
 
 for (const backend of ['nftables', 'iptables'] as const) {
   describeIntegration(`redirect mode with the ${backend} backend`, () => {
@@ -33,22 +26,8 @@ for (const backend of ['nftables', 'iptables'] as const) {
       const run = await topology.runRouter(env());
       expect(run.stderr).toBe('');
       expect(run.exitCode).toBe(0);
-      const results = await topology.probe([
-        `tcp:${POD}:80`,
-        `tcp:${POD}:8080`,
-        `udp:${POD}:53`,
-        `tcp:${POD}:53`,
-        `tcp:${POD}:9999`,
-        `udp:${POD}:9999`,
-      ]);
-      expect(results.map((r) => r.reply)).toEqual([
-        `${ADDRESSES.source} ${D1}:80`,
-        `${ADDRESSES.source} ${D2}:80`,
-        `${ADDRESSES.source} ${D2}:53`,
-        `${ADDRESSES.source} ${D2}:53`,
-        `${ADDRESSES.source} ${D3}:9999`,
-        `${ADDRESSES.source} ${D3}:9999`,
-      ]);
+      const results = await topology.probe(SCENARIO.targets);
+      expect(results.map((r) => r.reply)).toEqual(SCENARIO.replies);
     });
 
     it('refuses unlisted ports when there is no fallback', async () => {

@@ -214,7 +214,7 @@ export class Topology {
    * udp:ADDR:PORT. `hits()` lists what arrived ("tcp 192.168.12.1 10.129.0.10:7000"), when
    * `logHits` is set: the way to tell "never arrived" from "arrived but the reply was lost".
    */
-  async startServers(ns: string, specs: string[], options: { logHits?: boolean } = {}): Promise<{ hits: () => string[] }> {
+  async startServers(ns: string, specs: readonly string[], options: { logHits?: boolean } = {}): Promise<{ hits: () => string[] }> {
     const args = options.logHits ? ['--log-hits', ...specs] : specs;
     const child = execa('ip', ['netns', 'exec', ns, process.execPath, `${FIXTURES}/echo-server.mjs`, ...args], { reject: false });
     this.processes.push(child);
@@ -239,7 +239,7 @@ export class Topology {
   }
 
   /** Connects from a namespace (the client pod by default) to each target once. */
-  async probe(targets: string[], options: { from?: string; timeoutMs?: number } = {}): Promise<ProbeResult[]> {
+  async probe(targets: readonly string[], options: { from?: string; timeoutMs?: number } = {}): Promise<ProbeResult[]> {
     const out = await this.exec(options.from ?? this.ns.client, [
       process.execPath,
       `${FIXTURES}/probe-client.mjs`,
