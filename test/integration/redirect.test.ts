@@ -6,7 +6,7 @@ import { describeIntegration } from '../support/integration.js';
 import { SCENARIO } from '../support/scenario.js';
 import { ADDRESSES, Topology, routerEnv } from '../support/topology.js';
 
-const [D1, D2, D3] = ADDRESSES.destinations;
+const [D1, D2] = ADDRESSES.destinations;
 const POD = ADDRESSES.pod;
 const { destinations: DESTINATIONS, servers: SERVERS } = SCENARIO;
 

@@ -116,14 +116,14 @@ export function formatIPv6(groups: readonly number[]): string {
 export function referenceAddress(text: string): Target | undefined {
   const octets = ipv4Octets(text);
   if (octets) {
-    const [a, b, c, d] = octets as [number, number, number, number];
+    const [a] = octets as [number, ...number[]];
     if (a === 0 || a === 127 || (a >= 224 && a <= 239)) return undefined; // this network, loopback, multicast
     if (a >= 240) return undefined; // reserved 240.0.0.0/4, and the broadcast address in it
     return { family: 4, text };
   }
   const groups = ipv6Groups(text);
   if (!groups) return undefined;
-  const [g0, g1, g2, g3, g4, g5, g6, g7] = groups as [number, number, number, number, number, number, number, number];
+  const [g0, g1, g2, g3, g4, g5] = groups as [number, number, number, number, number, number, ...number[]];
   const upperZero = g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0;
   if (upperZero && g5 === 0) return undefined; // unspecified, loopback, IPv4-compatible ::/96
   if (upperZero && g5 === 0xffff) return undefined; // IPv4-mapped
