@@ -15,6 +15,9 @@ function transmitted(device: string): number | undefined {
   }
 }
 
+/** How long to wait for arping when the transmit counter cannot be read. */
+const UNCOUNTED_WAIT_MS = 50;
+
 /** Starts the announcements; resolves once they were sent, or after `maxWaitMs` at the latest. */
 export async function announce(commands: string[][], device: string, log: Logger, maxWaitMs = 250): Promise<void> {
   if (commands.length === 0) return;
@@ -22,6 +25,9 @@ export async function announce(commands: string[][], device: string, log: Logger
   for (const argv of commands) {
     startDetached(argv, (error) => log.warn({ command: argv.join(' '), error }, 'gratuitous ARP could not start'));
   }
+  // Without the counter (no sysfs for this namespace), give arping the few milliseconds it needs
+  // to send before a short-lived container's exit would take it down.
+  if (before === undefined) await new Promise((resolve) => setTimeout(resolve, UNCOUNTED_WAIT_MS));
   const deadline = performance.now() + maxWaitMs;
   while (before !== undefined && performance.now() < deadline) {
     const now = transmitted(device);
