@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENTRY, ROOT } from '../test/support/topology.js';
+import { waitForOutput } from '../test/support/output.js';
 
 const TIMED_RUN = `${ROOT}/bench/timed-run.mjs`;
 const RSS_REPORT = `${ROOT}/bench/rss-report.mjs`;
@@ -90,21 +91,7 @@ export async function idleLegacyProcess(ns: string, env: Record<string, string>)
     reject: false,
   });
   try {
-    await new Promise<void>((resolve, reject) => {
-      let output = '';
-      const timer = setTimeout(() => reject(new Error('legacy mode: no "egress router ready" within 10 s')), 10_000);
-      child.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('egress router ready')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      void child.then((r) => {
-        clearTimeout(timer);
-        reject(new Error(`legacy mode exited early (${r.exitCode}): ${r.stderr}`));
-      });
-    });
+    await waitForOutput(child, 'egress router ready', 'legacy mode');
     await new Promise((resolve) => setTimeout(resolve, 500));
     const pid = child.pid!;
     if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(entry)) throw new Error(`pid ${pid} is not the router`);

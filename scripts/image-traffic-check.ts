@@ -21,6 +21,7 @@ import { readFileSync, readdirSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADDRESSES, ROOT, Topology, routerEnv } from '../test/support/topology.js';
 import { SCENARIO } from '../test/support/scenario.js';
+import { waitForOutput } from '../test/support/output.js';
 
 const [imageArg, prefixArg] = process.argv.slice(2);
 if (!imageArg || !prefixArg) {
@@ -305,19 +306,11 @@ async function main(): Promise<void> {
     const env = routerEnv({ EGRESS_ROUTER_MODE: 'legacy', EGRESS_DESTINATION: `80 tcp ${D1}\n${D3}` });
     const child = execa('ip', runArgs(topology.ns.router, container, flags, env, entrypoint), { reject: false });
     children.push(child);
-    let output = '';
-    const ready = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 30_000);
-      child.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('egress router ready')) {
-          clearTimeout(timer);
-          resolve(true);
-        }
-      });
-      void child.then(() => resolve(false));
-    });
-    check(ready && child.exitCode === null, 'legacy: the container stays up after configuring', output);
+    const ready = await waitForOutput(child, 'egress router ready', 'legacy mode', 30_000).then(
+      () => '',
+      (error: Error) => error.message,
+    );
+    check(ready === '' && child.exitCode === null, 'legacy: the container stays up after configuring', ready);
     const results = await topology.probe([`tcp:${POD}:80`, `tcp:${POD}:9999`]);
     check(results[0]?.reply === `${SOURCE} ${D1}:80` && results[1]?.reply === `${SOURCE} ${D3}:9999`,
       'legacy: traffic flows while it runs', JSON.stringify(results));

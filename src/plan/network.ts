@@ -23,8 +23,7 @@ const DEFAULT_METRIC: Record<Family, number> = { 4: 0, 6: 1024 };
 
 const ipArgs = (family: Family): string[] => ['ip', family === 4 ? '-4' : '-6'];
 
-const forwardingKey = (family: Family): string => (family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding');
-export { forwardingKey };
+export const forwardingKey = (family: Family): string => (family === 4 ? 'net.ipv4.ip_forward' : 'net.ipv6.conf.all.forwarding');
 
 function addressSteps(config: Config, observed: Observed): Step[] {
   const egress = observed.egress;

@@ -3,6 +3,7 @@
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { describeIntegration } from '../support/integration.js';
+import { waitForOutput } from '../support/output.js';
 import { SCENARIO } from '../support/scenario.js';
 import { ADDRESSES, Topology, routerEnv } from '../support/topology.js';
 
@@ -71,11 +72,7 @@ describeIntegration('legacy mode', () => {
 
   it('stays up after configuring and exits 0 within a second of SIGTERM', async () => {
     const router = topology.startRouter(routerEnv({ EGRESS_ROUTER_MODE: 'legacy', EGRESS_DESTINATION: `80 tcp ${D1}` }));
-    await new Promise<void>((resolve) => {
-      router.stdout!.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('egress router ready')) resolve();
-      });
-    });
+    await waitForOutput(router, 'egress router ready', 'legacy mode');
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(router.exitCode).toBeNull();
     const signalled = performance.now();

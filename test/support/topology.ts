@@ -15,6 +15,7 @@
  * proxy ARP, so replies depend on the router's own reply routing.
  */
 import { execa, type ResultPromise } from 'execa';
+import { waitForOutput } from './output.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -218,23 +219,9 @@ export class Topology {
     const args = options.logHits ? ['--log-hits', ...specs] : specs;
     const child = execa('ip', ['netns', 'exec', ns, process.execPath, `${FIXTURES}/echo-server.mjs`, ...args], { reject: false });
     this.processes.push(child);
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('echo server did not start in 10 s')), 10_000);
-      child.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('ready')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      void child.then((r) => {
-        clearTimeout(timer);
-        reject(new Error(`echo server exited: ${r.stderr}`));
-      });
-    });
+    const printed = await waitForOutput(child, 'ready', 'echo server');
     return {
-      hits: () => output.split('\n').filter((l) => l.startsWith('hit ')).map((l) => l.slice(4)),
+      hits: () => printed().split('\n').filter((l) => l.startsWith('hit ')).map((l) => l.slice(4)),
     };
   }
 
