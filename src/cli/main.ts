@@ -8,9 +8,8 @@ import { parseArgs } from 'node:util';
 import { runEntrypoint, type Output } from '../entrypoint.js';
 import { runValidate } from '../commands/validate.js';
 import { formatProblem } from '../problem.js';
+import { VERSION } from '../version.js';
 
-declare const __VERSION__: string | undefined;
-const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : 'development';
 
 const USAGE = `Usage:
   egress-router [--dry-run]          configure this pod (EGRESS_ROUTER_MODE picks what to do)

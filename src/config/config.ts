@@ -4,7 +4,8 @@
  */
 import { parse as parseDotenv } from 'dotenv';
 import { type Family, type InterfaceAddress, type IpAddress, familyName, parseInterfaceAddress, parseUnicastAddress } from './address.js';
-import { type DestinationList, parseDestinations } from './destinations.js';
+import { type DestinationList, parseDestinations, parsePort } from './destinations.js';
+import { DEFAULT_RESOLV_CONF } from '../names/resolv-conf.js';
 import { type Problem, type Result, fail, ok, pathName, problem, quote } from '../problem.js';
 
 export const MODES = ['init', 'legacy', 'http-proxy', 'dns-proxy', 'unit-test'] as const;
@@ -26,7 +27,17 @@ export interface Config {
   firewall: FirewallChoice;
   debug: boolean;
   dryRun: boolean;
+  /**
+   * The status endpoint's TCP port on the cluster interface (/readyz, /livez, /metrics) in the
+   * long-running modes; 0 when it is off.
+   */
+  statusPort: number;
+  /** The resolver configuration names are resolved with. */
+  resolvConf: string;
 }
+
+/** The status endpoint's documented default port. */
+export const DEFAULT_STATUS_PORT = 9552;
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 export type FileReadResult = { ok: true; text: string } | { ok: false; reason: string };
@@ -44,6 +55,8 @@ export const VARIABLES = [
   'EGRESS_ROUTER_CLUSTER_INTERFACE',
   'EGRESS_ROUTER_FIREWALL',
   'EGRESS_ROUTER_DRY_RUN',
+  'EGRESS_ROUTER_STATUS_PORT',
+  'EGRESS_ROUTER_RESOLV_CONF',
 ] as const;
 
 const isSet = (value: string | undefined): value is string => value !== undefined && value !== '';
@@ -103,7 +116,7 @@ function readDestinationSource(env: Environment, readFile: ReadFile): Result<{ o
   return fail(problem('config', 'EGRESS_DESTINATION', 'unspecified; set it or EGRESS_DESTINATION_FILE'));
 }
 
-export function loadDestinations(env: Environment, readFile: ReadFile, family: Family | undefined): Result<DestinationList> {
+export function loadDestinations(env: Environment, readFile: ReadFile, family: Family | undefined, statusPort = 0): Result<DestinationList> {
   const source = readDestinationSource(env, readFile);
   if (!source.ok) return source;
   const { list, problems } = parseDestinations(source.value.text, { origin: source.value.origin, family });
@@ -111,7 +124,36 @@ export function loadDestinations(env: Environment, readFile: ReadFile, family: F
   if (list.redirects.length === 0 && !list.fallback) {
     return fail(problem('config', source.value.origin, 'has no rules, only comments or blank lines'));
   }
-  return ok(list);
+  const clashes = statusPort === 0 ? [] : statusPortClashes(source.value.origin, list, statusPort);
+  return clashes.length > 0 ? fail(...clashes) : ok(list);
+}
+
+/** Whether a mode keeps running after configuring the pod (and so serves the status endpoint). */
+export function longRunning(mode: Mode, env: Environment): boolean {
+  if (mode === 'legacy') return true;
+  if (mode === 'http-proxy') return isSet(env.EGRESS_HTTP_PROXY_DESTINATION) || isSet(env.EGRESS_HTTP_PROXY_DESTINATION_FILE);
+  if (mode === 'dns-proxy') return isSet(env.EGRESS_DNS_PROXY_DESTINATION) || isSet(env.EGRESS_DNS_PROXY_DESTINATION_FILE);
+  return false;
+}
+
+/** `EGRESS_ROUTER_STATUS_PORT`: a port, or 0 (or `off`) for no status endpoint. */
+export function parseStatusPort(env: Environment, problems: Problem[]): number {
+  const text = env.EGRESS_ROUTER_STATUS_PORT;
+  if (!isSet(text)) return DEFAULT_STATUS_PORT;
+  if (text === '0' || text.toLowerCase() === 'off') return 0;
+  const port = parsePort(text.trim());
+  if (port !== undefined) return port;
+  problems.push(problem('config', 'EGRESS_ROUTER_STATUS_PORT', `invalid value ${quote(text)}; use a port from 1 to 65535, or 0 to turn the endpoint off`));
+  return DEFAULT_STATUS_PORT;
+}
+
+/** A redirect on the status endpoint's port would hide the endpoint from the kubelet. */
+function statusPortClashes(origin: string, list: DestinationList, port: number): Problem[] {
+  return list.redirects
+    .filter((r) => r.protocol === 'tcp' && r.port === port)
+    .map((r) =>
+      problem('config', `${origin} line ${r.line}`, `port ${port}/tcp is the status endpoint's (EGRESS_ROUTER_STATUS_PORT); redirect another port, or move the endpoint with EGRESS_ROUTER_STATUS_PORT`),
+    );
 }
 
 export function parseConfig(env: Environment, readFile: ReadFile, flags: { dryRun?: boolean } = {}): Result<Config> {
@@ -150,11 +192,12 @@ export function parseConfig(env: Environment, readFile: ReadFile, flags: { dryRu
     problems.push(problem('config', 'EGRESS_ROUTER_INTERFACE', `${egressInterface} is also the cluster interface (EGRESS_ROUTER_CLUSTER_INTERFACE)`));
   }
   const firewall = parseChoice(env, 'EGRESS_ROUTER_FIREWALL', FIREWALLS, 'auto', problems);
+  const statusPort = longRunning(chosenMode, env) ? parseStatusPort(env, problems) : 0;
 
   // The proxy modes hand EGRESS_DESTINATION to the proxy container, in the proxy's own syntax.
   let destinations: DestinationList | undefined;
   if (chosenMode !== 'http-proxy' && chosenMode !== 'dns-proxy') {
-    const loaded = loadDestinations(env, readFile, source?.family);
+    const loaded = loadDestinations(env, readFile, source?.family, statusPort);
     if (loaded.ok) destinations = loaded.value;
     else problems.push(...loaded.problems);
   }
@@ -171,5 +214,7 @@ export function parseConfig(env: Environment, readFile: ReadFile, flags: { dryRu
     firewall,
     debug: isSet(env.EGRESS_ROUTER_DEBUG),
     dryRun: Boolean(flags.dryRun) || ['1', 'true', 'yes'].includes((env.EGRESS_ROUTER_DRY_RUN ?? '').toLowerCase()),
+    statusPort,
+    resolvConf: isSet(env.EGRESS_ROUTER_RESOLV_CONF) ? env.EGRESS_ROUTER_RESOLV_CONF : DEFAULT_RESOLV_CONF,
   });
 }

@@ -28,10 +28,10 @@ export function firewallStep(ruleset: Ruleset, backend: Observed['firewallBacken
  * The firewall goes first: it is one transaction that either lands whole or changes nothing,
  * and it is the step most likely to be refused (a kernel without a module, say).
  */
-export function buildPlan(config: Config, observed: Observed): Result<Plan> {
+export function buildPlan(config: Config, observed: Observed, resolved?: Ruleset): Result<Plan> {
   const problems = preflight(config, observed);
   if (problems.length > 0) return fail(...problems);
-  const ruleset = rulesetFor(config);
+  const ruleset = resolved ?? rulesetFor(config);
   const steps: Step[] = ruleset ? [firewallStep(ruleset, observed.firewallBackend, observed)] : [];
   steps.push(...planNetwork(config, observed));
   return ok({ steps, announce: planAnnouncements(config) });

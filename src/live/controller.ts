@@ -1,0 +1,196 @@
+/**
+ * The long-running router: one reconcile loop that keeps the pod converged to its configuration.
+ *
+ * Desired state is a pure function of the inputs (environment and files), the names' current
+ * answers and the health of their addresses; every trigger (a file change, SIGHUP, a DNS answer,
+ * a health change, the periodic safety net) asks the one runner for a sync, and a sync applies
+ * the difference. An invalid edit changes nothing: the running configuration stays, the problems
+ * are logged with their file and line, and the metrics count the refusal.
+ */
+import type { Logger } from 'pino';
+import type { Config, Environment, ReadFile } from '../config/config.js';
+import { type Ruleset, rulesetFor } from '../firewall/ruleset.js';
+import type { RouterMetrics } from '../observe/metrics.js';
+import type { Readiness } from '../observe/status-server.js';
+import { planAnnouncements } from '../plan/network.js';
+import { type Problem, formatProblem } from '../problem.js';
+import { announce } from '../system/announce.js';
+import { type AppliedState, converge } from './converge.js';
+import { type Inputs, describeProblems, readInputs } from './inputs.js';
+import { type SyncKind, SyncRunner } from './runner.js';
+import { type FileWatch, watchFiles } from './watch.js';
+
+/** The legacy router announced the source twice: at once, and again 2 s later. */
+const REANNOUNCE_AFTER_MS = 2000;
+
+export interface ControllerOptions {
+  env: Environment;
+  readFile: ReadFile;
+  log: Logger;
+  metrics: RouterMetrics;
+  /** The configuration validated at start. */
+  initial: Inputs;
+  minSyncIntervalMs?: number;
+  fullSyncEveryMs?: number;
+  pollMs?: number;
+}
+
+/** Settings that only a restart changes: the process is already running in that shape. */
+const RESTART_ONLY: readonly (keyof Config)[] = ['mode'];
+
+export class RouterController {
+  private inputs: Inputs;
+  private applied: AppliedState | undefined;
+  private syncProblems: Problem[] = [];
+  private reloadWanted = false;
+  private reloadToCount = false;
+  private files: string[] = [];
+  private watch: FileWatch | undefined;
+  private readonly runner: SyncRunner;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly log: Logger;
+
+  constructor(private readonly options: ControllerOptions) {
+    this.inputs = options.initial;
+    this.log = options.log;
+    this.runner = new SyncRunner((kind) => this.sync(kind), {
+      minIntervalMs: options.minSyncIntervalMs ?? 200,
+      fullSyncEveryMs: options.fullSyncEveryMs ?? 60_000,
+      onError: (error) => this.log.error({ error: String((error as Error)?.stack ?? error) }, 'reconcile failed unexpectedly'),
+    });
+    options.metrics.setConfigHash(this.inputs.hash);
+  }
+
+  /** The first sync; resolves once it has ended, converged or not (the runner keeps retrying). */
+  async start(): Promise<boolean> {
+    this.files = readInputs(this.options.env, this.options.readFile).files;
+    this.watch = watchFiles(this.files, (path) => this.reload(`file ${path} changed`), this.options.pollMs);
+    this.runner.request('full');
+    await this.runner.idle();
+    return this.applied !== undefined && this.syncProblems.length === 0;
+  }
+
+  /** Re-read the configuration (SIGHUP, a file change) and apply it if it is valid and new. */
+  reload(why: string): void {
+    this.log.info({ trigger: why }, 'reload requested');
+    this.reloadWanted = true;
+    this.runner.request('partial');
+  }
+
+  get config(): Config {
+    return this.inputs.config;
+  }
+
+  /** The firewall backend in use, once something was applied. */
+  appliedBackend(): AppliedState['backend'] | undefined {
+    return this.applied?.backend;
+  }
+
+  /** Why the last reconcile did not converge (empty when it did). */
+  problems(): Problem[] {
+    return this.syncProblems;
+  }
+
+  readiness(): Readiness {
+    const reasons: string[] = [];
+    if (!this.applied) reasons.push('the configuration has not been applied yet');
+    if (this.syncProblems.length > 0) reasons.push(`the last reconcile failed: ${this.syncProblems.map(formatProblem).join('; ')}`);
+    return { ready: reasons.length === 0, reasons };
+  }
+
+  async stop(): Promise<void> {
+    this.watch?.close();
+    for (const timer of this.timers) clearTimeout(timer);
+    await this.runner.stop();
+  }
+
+  /** Re-reads the inputs; returns false if they were invalid (the running ones stay). */
+  private reloadInputs(): void {
+    const read = readInputs(this.options.env, this.options.readFile);
+    this.refreshWatch(read.files);
+    const { metrics } = this.options;
+    if (!read.result.ok) {
+      metrics.reloads.inc({ result: 'invalid' });
+      this.log.error({ problems: describeProblems(read.result.problems) }, 'new configuration refused; the running configuration stays');
+      for (const p of read.result.problems) this.log.error(formatProblem(p));
+      return;
+    }
+    const next = read.result.value;
+    if (next.hash === this.inputs.hash) {
+      metrics.reloads.inc({ result: 'unchanged' });
+      this.log.debug({ hash: next.hash }, 'configuration unchanged');
+      return;
+    }
+    for (const key of RESTART_ONLY) {
+      if (JSON.stringify(next.config[key]) !== JSON.stringify(this.inputs.config[key])) {
+        this.log.warn({ setting: key, running: this.inputs.config[key], new: next.config[key] }, 'this setting changes only when the router restarts; keeping the running value');
+        (next.config as unknown as Record<string, unknown>)[key] = this.inputs.config[key];
+      }
+    }
+    this.log.info({ hash: next.hash, previous: this.inputs.hash }, 'new configuration accepted');
+    this.inputs = next;
+    this.reloadToCount = true;
+  }
+
+  private refreshWatch(files: string[]): void {
+    if (JSON.stringify(files) === JSON.stringify(this.files)) return;
+    this.watch?.close();
+    this.files = files;
+    this.watch = watchFiles(files, (path) => this.reload(`file ${path} changed`), this.options.pollMs);
+  }
+
+  private desiredRuleset(config: Config): Ruleset | undefined {
+    return rulesetFor(config);
+  }
+
+  private async sync(kind: SyncKind): Promise<boolean> {
+    if (this.reloadWanted) {
+      this.reloadWanted = false;
+      this.reloadInputs();
+    }
+    const { metrics } = this.options;
+    const config = this.inputs.config;
+    const stopTimer = metrics.syncSeconds.startTimer({ kind });
+    const result = await converge(config, this.desiredRuleset(config), this.applied, kind, this.log);
+    stopTimer();
+    metrics.syncs.inc({ kind, result: result.ok ? 'ok' : 'failed' });
+    const counted = this.reloadToCount;
+    this.reloadToCount = false;
+    if (!result.ok) {
+      this.applied = result.applied;
+      this.syncProblems = result.problems;
+      for (const p of result.problems) this.log.error({ kind }, formatProblem(p));
+      if (counted) metrics.reloads.inc({ result: 'failed' });
+      this.updateReady();
+      return false;
+    }
+    const first = this.applied === undefined;
+    this.applied = result.applied;
+    this.syncProblems = [];
+    if (first || counted) {
+      metrics.lastGoodReload.set(Date.now() / 1000);
+      metrics.setConfigHash(this.inputs.hash);
+    }
+    if (counted) metrics.reloads.inc({ result: 'applied' });
+    if (result.announce) await this.announce(config);
+    if (result.changes > 0 || first) {
+      this.log.info({ kind, changes: result.changes, hash: this.inputs.hash, rules: config.destinations?.redirects.length ?? 0 }, first ? 'egress router ready' : 'reconciled');
+    }
+    this.updateReady();
+    return true;
+  }
+
+  private async announce(config: Config): Promise<void> {
+    const commands = planAnnouncements(config);
+    await announce(commands, config.egressInterface, this.log);
+    const again = setTimeout(() => {
+      this.timers.delete(again);
+      void announce(commands.filter((argv) => argv[1] === '-U'), config.egressInterface, this.log);
+    }, REANNOUNCE_AFTER_MS);
+    this.timers.add(again);
+  }
+
+  private updateReady(): void {
+    this.options.metrics.ready.set(this.readiness().ready ? 1 : 0);
+  }
+}
