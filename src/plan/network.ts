@@ -2,7 +2,7 @@
  * The network steps, computed from the configuration and what is already there, so that a
  * restarted pod converges without duplicate addresses, routes or rules.
  */
-import { type Family, hostPrefix } from '../config/address.js';
+import { type Family, hostPrefix, inSubnet } from '../config/address.js';
 import type { Config } from '../config/config.js';
 import type { Observed, RouteEntry, RuleEntry } from './observed.js';
 import type { Step } from './plan.js';
@@ -88,11 +88,13 @@ function replyRoutingSteps(config: Config, observed: Observed): Step[] {
   const wantedRules: RuleEntry[] = [
     ...(redirecting ? [{ priority: REPLY_RULE_PRIORITY, src: 'all', iif: config.egressInterface, table: String(REPLY_TABLE) }] : []),
     ...clusterAddresses.map((a) => ({ priority: REPLY_RULE_PRIORITY, src: a.text, table: String(REPLY_TABLE) })),
+    ...nameserverRules(config, observed),
   ];
   const ruleArgs = (rule: RuleEntry): string[] => [
     'priority', String(rule.priority),
     ...(rule.iif ? ['iif', rule.iif] : []),
     ...(rule.src === 'all' ? [] : ['from', rule.srclen === undefined ? rule.src : `${rule.src}/${rule.srclen}`]),
+    ...(rule.dst === undefined ? [] : ['to', rule.dstlen === undefined || rule.dstlen === hostPrefix(config.family) ? rule.dst : `${rule.dst}/${rule.dstlen}`]),
     'lookup', rule.table,
   ];
   const sameRule = (a: RuleEntry, b: RuleEntry) => ruleArgs(a).join(' ') === ruleArgs(b).join(' ');
@@ -104,6 +106,19 @@ function replyRoutingSteps(config: Config, observed: Observed): Step[] {
     steps.push({ kind: 'run', label: 'reply rule', argv: [...ip, 'rule', 'add', ...ruleArgs(rule)] });
   }
   return steps;
+}
+
+/**
+ * The pod's nameservers stay reachable the way they were before the default route moved to the
+ * LAN: through the cluster interface's routes, kept in the reply table. A pod's nameserver is
+ * usually the cluster DNS service, which only the cluster network reaches; on a Calico-style pod
+ * only the original default route leads there. A nameserver on the egress subnet itself is
+ * reached directly and left alone.
+ */
+function nameserverRules(config: Config, observed: Observed): RuleEntry[] {
+  return observed.nameservers
+    .filter((ns) => ns.family === config.family && !inSubnet(config.source, ns))
+    .map((ns) => ({ priority: REPLY_RULE_PRIORITY, src: 'all', dst: ns.text, table: String(REPLY_TABLE) }));
 }
 
 function gatewaySteps(config: Config, observed: Observed): Step[] {

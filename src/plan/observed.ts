@@ -2,7 +2,7 @@
  * What the router found in the pod's network namespace before changing anything. The probe
  * (src/system/probe.ts) fills it in with read-only commands; the planner only reads it.
  */
-import type { Family } from '../config/address.js';
+import type { Family, IpAddress } from '../config/address.js';
 import type { IptablesSnapshot } from '../firewall/iptables.js';
 
 export interface LinkAddress {
@@ -36,6 +36,9 @@ export interface RuleEntry {
   /** `all` or an address. */
   src: string;
   srclen?: number;
+  /** A destination selector (`to`), absent for `all`. */
+  dst?: string;
+  dstlen?: number;
   iif?: string;
   table: string;
 }
@@ -55,6 +58,8 @@ export interface Observed {
   /** Policy rules of the configured family. */
   rules: RuleEntry[];
   forwarding: { value: string; writable: boolean };
+  /** The nameservers of the pod's resolver configuration, of every family. */
+  nameservers: IpAddress[];
   capabilities: Capabilities;
   /** Command name -> whether it was found on PATH. */
   tools: Record<string, boolean>;

@@ -14,6 +14,14 @@ import { type Result, fail, ok, problem } from '../problem.js';
 import { parseCapabilities } from './capabilities.js';
 import { runCommand } from './commands.js';
 import { requiredTools } from '../plan/preflight.js';
+import { parseResolvConf } from '../names/resolv-conf.js';
+import { readTextFile } from './files.js';
+
+/** The resolver configuration's text; a pod without one resolves nothing, which is no error here. */
+function readResolvConf(path: string): string {
+  const read = readTextFile(path);
+  return read.ok ? read.text : '';
+}
 
 interface IpLink {
   ifname: string;
@@ -36,6 +44,8 @@ interface IpRule {
   priority: number;
   src: string;
   srclen?: number;
+  dst?: string;
+  dstlen?: number;
   iif?: string;
   table?: string;
 }
@@ -169,7 +179,8 @@ export async function probe(config: Config): Promise<Result<Observed>> {
     cluster: toLinkState(byName(config.clusterInterface)),
     mainRoutes: unicast.filter((r) => r.table === undefined || r.table === 'main').map(toRoute),
     replyRoutes: unicast.filter((r) => r.table === String(REPLY_TABLE)).map(toRoute),
-    rules: rules.value.map((r): RuleEntry => ({ priority: r.priority, src: r.src, srclen: r.srclen, iif: r.iif, table: r.table ?? '' })),
+    rules: rules.value.map((r): RuleEntry => ({ priority: r.priority, src: r.src, srclen: r.srclen, dst: r.dst, dstlen: r.dstlen, iif: r.iif, table: r.table ?? '' })),
+    nameservers: parseResolvConf(readResolvConf(config.resolvConf)).nameservers,
     forwarding: readForwarding(family),
     capabilities,
     tools,

@@ -31,6 +31,7 @@ function freshPod(overrides: Partial<Observed> = {}): Observed {
       { priority: 32766, src: 'all', table: 'main' },
     ],
     forwarding: { value: '0', writable: true },
+    nameservers: [],
     capabilities: { netAdmin: true, netRaw: true },
     tools: { ip: true, nft: true, arping: true, 'iptables-restore': true, 'iptables-save': true },
     firewallBackend: 'nftables',
@@ -174,6 +175,29 @@ describe('plan for a restarted pod', () => {
     const p = commands(plan(config(), moved));
     expect(p).toContain('ip -4 rule del priority 4552 from 10.128.0.5 lookup 4552');
     expect(p).toContain('ip -4 rule add priority 4552 from 10.128.0.6 lookup 4552');
+  });
+});
+
+describe('nameservers', () => {
+  const ns = (...texts: string[]) => texts.map((text) => ({ family: (text.includes(':') ? 6 : 4) as 4 | 6, text }));
+
+  it('keeps each nameserver of the pod reachable through the cluster interface routes after the default moves', () => {
+    const p = plan(config(), freshPod({ nameservers: ns('172.30.0.10', 'fd00::10') }));
+    expect(commands(p)).toContain('ip -4 rule add priority 4552 to 172.30.0.10 lookup 4552');
+    expect(commands(p).join('\n')).not.toContain('fd00::10');
+  });
+
+  it('leaves a nameserver on the egress subnet to the LAN, where it is', () => {
+    expect(commands(plan(config(), freshPod({ nameservers: ns('192.168.12.53') }))).join('\n')).not.toContain('192.168.12.53');
+  });
+
+  it('adds nothing on a restart, and removes the rule of a nameserver that is gone', () => {
+    const restarted = configuredPod();
+    restarted.rules.push({ priority: 4552, src: 'all', dst: '172.30.0.10', table: '4552' });
+    expect(commands(plan(config(), { ...restarted, nameservers: ns('172.30.0.10') })).filter((c) => c.includes('rule'))).toEqual([]);
+    expect(commands(plan(config(), { ...restarted, nameservers: [] })).filter((c) => c.includes('rule'))).toEqual([
+      'ip -4 rule del priority 4552 to 172.30.0.10 lookup 4552',
+    ]);
   });
 });
 
