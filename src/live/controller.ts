@@ -44,6 +44,8 @@ export class RouterController {
   private syncProblems: Problem[] = [];
   private reloadWanted = false;
   private reloadToCount = false;
+  /** When the oldest reload request not yet applied came in, for the log's `reloadMs`. */
+  private reloadSince: number | undefined;
   private files: string[] = [];
   private watch: FileWatch | undefined;
   private readonly runner: SyncRunner;
@@ -74,6 +76,7 @@ export class RouterController {
   reload(why: string): void {
     this.log.info({ trigger: why }, 'reload requested');
     this.reloadWanted = true;
+    this.reloadSince ??= performance.now();
     this.runner.request('partial');
   }
 
@@ -144,8 +147,10 @@ export class RouterController {
   }
 
   private async sync(kind: SyncKind): Promise<boolean> {
+    const reloadSince = this.reloadWanted ? this.reloadSince : undefined;
     if (this.reloadWanted) {
       this.reloadWanted = false;
+      this.reloadSince = undefined;
       this.reloadInputs();
     }
     const { metrics } = this.options;
@@ -171,7 +176,11 @@ export class RouterController {
       metrics.lastGoodReload.set(Date.now() / 1000);
       metrics.setConfigHash(this.inputs.hash);
     }
-    if (counted) metrics.reloads.inc({ result: 'applied' });
+    if (counted) {
+      metrics.reloads.inc({ result: 'applied' });
+      const reloadMs = reloadSince === undefined ? undefined : Math.round((performance.now() - reloadSince) * 10) / 10;
+      this.log.info({ hash: this.inputs.hash, changes: result.changes, reloadMs }, 'reload applied');
+    }
     if (result.announce) await this.announce(config);
     if (result.changes > 0 || first) {
       this.log.info({ kind, changes: result.changes, hash: this.inputs.hash, rules: config.destinations?.redirects.length ?? 0 }, first ? 'egress router ready' : 'reconciled');
