@@ -44,6 +44,7 @@ describe('examples', () => {
       'pod-configmap-file.yaml',
       'pod-init.yaml',
       'pod-legacy.yaml',
+      'pod-live.yaml',
     ]);
   });
 
@@ -64,6 +65,18 @@ describe('examples', () => {
     const pod = documents.find((d) => d.file === 'multus-nad.yaml' && d.kind === 'Pod')!;
     expect(pod.metadata.annotations['k8s.v1.cni.cncf.io/networks']).toBe(`${nad.metadata.name}@macvlan0`);
     expect(JSON.parse(nad.spec.config)).toMatchObject({ type: 'macvlan', ipam: {} });
+  });
+
+  it('the long-running pod probes and exposes the status endpoint on its configured port', () => {
+    const pod = documents.find((d) => d.file === 'pod-live.yaml')!;
+    const container = pod.spec.containers[0];
+    const { env, files } = environment(pod, container);
+    const result = parseConfig(env, (path) => (files.has(path) ? { ok: true, text: files.get(path)! } : { ok: false, reason: 'no such file' }));
+    const port = result.ok ? result.value.statusPort : NaN;
+    expect(container.ports).toContainEqual({ name: 'status', containerPort: port });
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'status' });
+    expect(container.livenessProbe.httpGet).toEqual({ path: '/livez', port: 'status' });
+    expect(pod.metadata.annotations['prometheus.io/port']).toBe(String(port));
   });
 
   it('the Service selects the init-mode pod', () => {
