@@ -66,7 +66,7 @@ export class RouterController {
   /** The first sync; resolves once it has ended, converged or not (the runner keeps retrying). */
   async start(): Promise<boolean> {
     this.files = readInputs(this.options.env, this.options.readFile).files;
-    this.watch = watchFiles(this.files, (path) => this.reload(`file ${path} changed`), this.options.pollMs);
+    this.watch = watchFiles(this.files, (path) => this.reload(`file ${path} changed`), { pollMs: this.options.pollMs });
     this.runner.request('full');
     await this.runner.idle();
     return this.applied !== undefined && this.syncProblems.length === 0;
@@ -139,7 +139,7 @@ export class RouterController {
     if (JSON.stringify(files) === JSON.stringify(this.files)) return;
     this.watch?.close();
     this.files = files;
-    this.watch = watchFiles(files, (path) => this.reload(`file ${path} changed`), this.options.pollMs);
+    this.watch = watchFiles(files, (path) => this.reload(`file ${path} changed`), { pollMs: this.options.pollMs });
   }
 
   private desiredRuleset(config: Config): Ruleset | undefined {

@@ -26,7 +26,15 @@ function identity(path: string): string {
   }
 }
 
-export function watchFiles(paths: readonly string[], onChange: (path: string) => void, pollMs = 1000): FileWatch {
+export interface WatchOptions {
+  /** How often every path is stat'ed. */
+  pollMs?: number;
+  /** Whether to use inotify on the files' directories as well as the poll. */
+  inotify?: boolean;
+}
+
+export function watchFiles(paths: readonly string[], onChange: (path: string) => void, options: WatchOptions = {}): FileWatch {
+  const { pollMs = 1000, inotify = true } = options;
   const unique = [...new Set(paths)];
   const seen = new Map(unique.map((path) => [path, identity(path)]));
   const check = () => {
@@ -39,7 +47,7 @@ export function watchFiles(paths: readonly string[], onChange: (path: string) =>
     }
   };
   const watchers: FSWatcher[] = [];
-  for (const dir of new Set(unique.map((path) => dirname(path)))) {
+  for (const dir of inotify ? new Set(unique.map((path) => dirname(path))) : []) {
     try {
       // Any event in the directory (a `..data` swap, an editor's rename) triggers a check.
       const watcher = watch(dir, { persistent: false }, () => check());
