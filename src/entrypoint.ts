@@ -12,7 +12,8 @@ import { type Config, type Environment, parseConfig, withEnvFile } from './confi
 import { rulesetFor } from './firewall/ruleset.js';
 import { createLogger } from './log.js';
 import { buildPlan, firewallStep } from './plan/build.js';
-import { planAnnouncements } from './plan/network.js';
+import { planReannouncements } from './plan/announce.js';
+import type { LinkState } from './plan/observed.js';
 import { type Problem, exitCodeFor } from './problem.js';
 import { announce } from './system/announce.js';
 import { applyPlan, renderDryRun } from './system/apply.js';
@@ -82,12 +83,11 @@ function reportDrops(config: Config, backend: 'nftables' | 'iptables', log: Logg
   }, DROP_REPORT_EVERY_MS);
 }
 
-async function stayUp(config: Config, backend: 'nftables' | 'iptables', gate: SignalGate, log: Logger): Promise<number> {
+async function stayUp(config: Config, backend: 'nftables' | 'iptables', egress: LinkState | undefined, gate: SignalGate, log: Logger): Promise<number> {
   const keepAlive = setInterval(() => undefined, 1 << 30);
   const drops = reportDrops(config, backend, log);
   const reannounce = setTimeout(() => {
-    const again = planAnnouncements(config).filter((argv) => argv[1] === '-U');
-    void announce(again, config.egressInterface, log);
+    void announce(planReannouncements(config, egress), config.egressInterface, log);
   }, REANNOUNCE_AFTER_MS);
   const signal = await gate.wait();
   clearTimeout(reannounce);
@@ -137,5 +137,5 @@ export async function runEntrypoint(env: Environment, flags: { dryRun: boolean }
     log.info({ signal: gate.pending }, 'stopping; the configuration stays in place');
     return 0;
   }
-  return stayUp(config, observed.value.firewallBackend, gate, log);
+  return stayUp(config, observed.value.firewallBackend, observed.value.egress, gate, log);
 }
