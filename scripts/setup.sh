@@ -16,6 +16,7 @@ declare -A packages=(
   [util-linux]=setpriv
   [time]=/usr/bin/time
   [curl]=curl
+  [tcpdump]=tcpdump
 )
 missing=()
 for package in "${!packages[@]}"; do

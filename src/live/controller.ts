@@ -12,7 +12,6 @@ import type { Config, Environment, ReadFile } from '../config/config.js';
 import { type Ruleset, rulesetFor } from '../firewall/ruleset.js';
 import type { RouterMetrics } from '../observe/metrics.js';
 import type { Readiness } from '../observe/status-server.js';
-import { planAnnouncements } from '../plan/network.js';
 import { type Problem, formatProblem } from '../problem.js';
 import { announce } from '../system/announce.js';
 import { type AppliedState, converge } from './converge.js';
@@ -181,7 +180,7 @@ export class RouterController {
       const reloadMs = reloadSince === undefined ? undefined : Math.round((performance.now() - reloadSince) * 10) / 10;
       this.log.info({ hash: this.inputs.hash, changes: result.changes, reloadMs }, 'reload applied');
     }
-    if (result.announce) await this.announce(config);
+    if (result.announce.length > 0) await this.announce(config, result.announce, result.reannounce);
     if (result.changes > 0 || first) {
       this.log.info({ kind, changes: result.changes, hash: this.inputs.hash, rules: config.destinations?.redirects.length ?? 0 }, first ? 'egress router ready' : 'reconciled');
     }
@@ -189,12 +188,11 @@ export class RouterController {
     return true;
   }
 
-  private async announce(config: Config): Promise<void> {
-    const commands = planAnnouncements(config);
-    await announce(commands, config.egressInterface, this.log);
+  private async announce(config: Config, now: string[][], later: string[][]): Promise<void> {
+    await announce(now, config.egressInterface, this.log);
     const again = setTimeout(() => {
       this.timers.delete(again);
-      void announce(commands.filter((argv) => argv[1] === '-U'), config.egressInterface, this.log);
+      void announce(later, config.egressInterface, this.log);
     }, REANNOUNCE_AFTER_MS);
     this.timers.add(again);
   }

@@ -14,7 +14,7 @@ import type { Config } from '../config/config.js';
 import type { Ruleset } from '../firewall/ruleset.js';
 import { buildPlan } from '../plan/build.js';
 import type { Observed } from '../plan/observed.js';
-import type { Plan } from '../plan/plan.js';
+import { planReannouncements } from '../plan/announce.js';
 import { type Problem, problem } from '../problem.js';
 import { applyPlan } from '../system/apply.js';
 import { runCommand } from '../system/commands.js';
@@ -29,7 +29,8 @@ export interface AppliedState {
 }
 
 export type ConvergeResult =
-  | { ok: true; applied: AppliedState; changes: number; announce: boolean; plan?: Plan }
+  /** `announce` and `reannounce`: the commands to announce the source with, now and 2 s later, if it (re)appeared. */
+  | { ok: true; applied: AppliedState; changes: number; announce: string[][]; reannounce: string[][] }
   | { ok: false; problems: Problem[]; applied: AppliedState | undefined };
 
 /** Everything but the redirects: a change here needs a full sync. */
@@ -54,7 +55,7 @@ function renderFirewallUpdate(
 const sameRuleset = (a: Ruleset | undefined, b: Ruleset | undefined): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 async function partial(applied: AppliedState, desired: Config, ruleset: Ruleset | undefined, log: Logger): Promise<ConvergeResult | undefined> {
-  if (sameRuleset(applied.ruleset, ruleset)) return { ok: true, applied: { ...applied, config: desired }, changes: 0, announce: false };
+  if (sameRuleset(applied.ruleset, ruleset)) return { ok: true, applied: { ...applied, config: desired }, changes: 0, announce: [], reannounce: [] };
   if (!applied.ruleset || !ruleset) return undefined;
   const update = renderFirewallUpdate(applied.ruleset, ruleset, applied.backend);
   if (!update) return undefined;
@@ -66,7 +67,7 @@ async function partial(applied: AppliedState, desired: Config, ruleset: Ruleset 
     return undefined;
   }
   log.info({ step: 'firewall update', backend: applied.backend, changes: update.changes, ms: Math.round(performance.now() - started) }, 'applied the changed redirects');
-  return { ok: true, applied: { config: desired, ruleset, backend: applied.backend }, changes: update.changes, announce: false };
+  return { ok: true, applied: { config: desired, ruleset, backend: applied.backend }, changes: update.changes, announce: [], reannounce: [] };
 }
 
 export async function converge(
@@ -95,8 +96,14 @@ export async function converge(
   }
   const failure = await applyPlan(plan, log);
   if (failure) return { ok: false, problems: [failure], applied: undefined };
-  const announce = !sameNetwork || plan.steps.some((s) => s.label === 'source address');
-  return { ok: true, applied: { config: desired, ruleset, backend }, changes: plan.steps.length, announce, plan };
+  const moved = !sameNetwork || plan.steps.some((s) => s.label === 'source address');
+  return {
+    ok: true,
+    applied: { config: desired, ruleset, backend },
+    changes: plan.steps.length,
+    announce: moved ? plan.announce : [],
+    reannounce: moved ? planReannouncements(desired, observed.value.egress) : [],
+  };
 }
 
 export const convergeProblem = (message: string): Problem => problem('apply', 'reconcile', message);

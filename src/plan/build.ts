@@ -4,7 +4,9 @@ import { emptySnapshot, iptablesCommands, renderIptablesConverge, wantedSnapshot
 import { renderNftables } from '../firewall/nftables.js';
 import { type Ruleset, rulesetFor } from '../firewall/ruleset.js';
 import { type Result, fail, ok } from '../problem.js';
-import { planAnnouncements, planNetwork } from './network.js';
+import { planAnnouncements } from './announce.js';
+import { planBackendSwitch } from './backend-switch.js';
+import { planNetwork } from './network.js';
 import type { Observed } from './observed.js';
 import type { FirewallStep, Plan, Step } from './plan.js';
 import { preflight } from './preflight.js';
@@ -33,6 +35,8 @@ export function buildPlan(config: Config, observed: Observed, resolved?: Ruleset
   if (problems.length > 0) return fail(...problems);
   const ruleset = resolved ?? rulesetFor(config);
   const steps: Step[] = ruleset ? [firewallStep(ruleset, observed.firewallBackend, observed)] : [];
+  // The other backend's rules go only once this run's ruleset is in place.
+  steps.push(...planBackendSwitch(config, observed));
   steps.push(...planNetwork(config, observed));
-  return ok({ steps, announce: planAnnouncements(config) });
+  return ok({ steps, announce: planAnnouncements(config, observed.egress) });
 }

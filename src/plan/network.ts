@@ -159,14 +159,3 @@ export function planNetwork(config: Config, observed: Observed): Step[] {
     ...forwardingSteps(config, observed),
   ];
 }
-
-/** Gratuitous ARP: a reply and a request, so that neighbours and switches forget the old owner. */
-export function planAnnouncements(config: Config): string[][] {
-  // arping speaks ARP only; an IPv6 source relies on the kernel's neighbour discovery.
-  if (config.family !== 4) return [];
-  const base = ['-c', '1', '-I', config.egressInterface, config.source.text];
-  return [
-    ['arping', '-A', ...base],
-    ['arping', '-U', ...base],
-  ];
-}

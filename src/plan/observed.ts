@@ -3,6 +3,7 @@
  * (src/system/probe.ts) fills it in with read-only commands; the planner only reads it.
  */
 import type { Family, IpAddress } from '../config/address.js';
+import type { FirewallLeftovers } from '../firewall/cleanup.js';
 import type { IptablesSnapshot } from '../firewall/iptables.js';
 
 export interface LinkAddress {
@@ -18,6 +19,10 @@ export interface LinkState {
   kind: string | undefined;
   up: boolean;
   addresses: LinkAddress[];
+  /** The kernel's interface index, for sockets that must send on this link. */
+  index?: number;
+  /** The link-layer (MAC) address, as `ip` prints it. */
+  mac?: string;
 }
 
 export interface RouteEntry {
@@ -67,4 +72,15 @@ export interface Observed {
   firewallBackend: 'nftables' | 'iptables';
   /** The router's iptables chains before the run; iptables backend only. */
   iptables?: IptablesSnapshot;
+  /**
+   * What the other firewall backend left of this router (EGRESS_ROUTER_FIREWALL changed between
+   * runs); undefined when there is none, or where the router installs no firewall.
+   */
+  leftovers?: FirewallLeftovers;
+  /**
+   * Reverse-path filtering (`rp_filter`, IPv4 only) of conf.all and the two interfaces, as read;
+   * for the debug log. The router changes none of it: its reply routing makes strict filtering
+   * harmless (docs/reverse-path-filtering.md).
+   */
+  reversePathFilter?: { all: string; cluster: string; egress: string };
 }

@@ -5,17 +5,24 @@
 import type { Config } from '../config/config.js';
 import { type Problem, problem } from '../problem.js';
 import { iptablesCommands } from '../firewall/iptables.js';
+import { leftoverTools } from './backend-switch.js';
 import { forwardingKey } from './network.js';
 import type { Observed } from './observed.js';
 
-/** The commands a run needs, by backend and family. */
-export function requiredTools(config: Config, backend: Observed['firewallBackend']): string[] {
+/**
+ * The commands a run needs, by backend and family, and for removing what the other backend left
+ * (`leftovers`, once the probe has looked).
+ */
+export function requiredTools(config: Config, backend: Observed['firewallBackend'], leftovers?: Observed['leftovers']): string[] {
   const tools = ['ip'];
   if (config.destinations) {
     if (backend === 'nftables') tools.push('nft');
     else tools.push(iptablesCommands(config.family).restore, iptablesCommands(config.family).save);
   }
-  if (config.family === 4) tools.push('arping');
+  // The announcement: gratuitous ARP, or an unsolicited neighbour advertisement sent by perl
+  // (perl-base is part of every Debian system), see announce.ts.
+  tools.push(config.family === 4 ? 'arping' : 'perl');
+  for (const tool of leftoverTools(config, backend, leftovers)) if (!tools.includes(tool)) tools.push(tool);
   return tools;
 }
 
@@ -32,15 +39,16 @@ export function preflight(config: Config, observed: Observed): Problem[] {
   if (!observed.cluster) {
     env(`interface ${config.clusterInterface}`, 'not found in this network namespace (the cluster interface; set EGRESS_ROUTER_CLUSTER_INTERFACE if it has another name)');
   }
-  for (const tool of requiredTools(config, observed.firewallBackend)) {
+  for (const tool of requiredTools(config, observed.firewallBackend, observed.leftovers)) {
     if (!observed.tools[tool]) env(`command ${tool}`, 'not found on PATH; install it in the image');
   }
   if (!config.dryRun) {
     if (!observed.capabilities.netAdmin) {
       env('capability CAP_NET_ADMIN', 'missing; it is needed to configure addresses, routes and the firewall (securityContext.capabilities.add: [NET_ADMIN])');
     }
-    if (config.family === 4 && !observed.capabilities.netRaw) {
-      env('capability CAP_NET_RAW', 'missing; it is needed to send gratuitous ARP (securityContext.capabilities.add: [NET_RAW])');
+    if (!observed.capabilities.netRaw) {
+      const what = config.family === 4 ? 'gratuitous ARP' : 'unsolicited neighbour advertisements';
+      env('capability CAP_NET_RAW', `missing; it is needed to send ${what} (securityContext.capabilities.add: [NET_RAW])`);
     }
   }
   const forwardingNeeded = config.mode !== 'http-proxy' && config.mode !== 'dns-proxy';

@@ -95,6 +95,6 @@ export function renderDryRun(plan: Plan): string {
     if (step.kind === 'run' || step.kind === 'sysctl') out.push(describe(step));
     else out.push(`${shellQuote(step.argv)} <<'RULESET'`, step.input.trimEnd(), 'RULESET');
   }
-  for (const argv of plan.announce) out.push('# gratuitous ARP, not waited for', `${shellQuote(argv)} &`);
+  for (const argv of plan.announce) out.push(`# ${argv[0] === 'arping' ? 'gratuitous ARP' : 'unsolicited neighbour advertisement'}, not waited for`, `${shellQuote(argv)} &`);
   return `${out.join('\n')}\n`;
 }

@@ -1,12 +1,24 @@
 /**
  * Reads the pod's network namespace without changing it: links, addresses, routes, policy rules,
- * forwarding, capabilities, tools, and the router's own iptables chains.
+ * forwarding, capabilities, tools, the router's own iptables chains, and what the other firewall
+ * backend left of an earlier run.
  */
 import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { Family } from '../config/address.js';
 import type { Config } from '../config/config.js';
 import { type IptablesSnapshot, IPTABLES_TABLES, emptySnapshot, iptablesCommands, parseSaveOutput } from '../firewall/iptables.js';
+import {
+  type FirewallLeftovers,
+  type NftChainListing,
+  hasIptablesNftChains,
+  hasIptablesRules,
+  hasLegacyTables,
+  hasRouterTable,
+  legacyTableNamesPath,
+  nftListChainsCommand,
+  parseNftChains,
+} from '../firewall/cleanup.js';
 import { REPLY_TABLE, forwardingKey } from '../plan/network.js';
 import type { Capabilities, LinkState, Observed, RouteEntry, RuleEntry } from '../plan/observed.js';
 import { sysctlPath } from '../plan/plan.js';
@@ -25,6 +37,8 @@ function readResolvConf(path: string): string {
 
 interface IpLink {
   ifname: string;
+  ifindex?: number;
+  address?: string;
   flags?: string[];
   linkinfo?: { info_kind?: string };
   addr_info?: { family: string; local: string; prefixlen: number; scope: string }[];
@@ -78,6 +92,8 @@ function toLinkState(link: IpLink | undefined): LinkState | undefined {
     name: link.ifname,
     kind: link.linkinfo?.info_kind,
     up: link.flags?.includes('UP') ?? false,
+    index: link.ifindex,
+    mac: link.address,
     addresses: (link.addr_info ?? [])
       .filter((a) => a.family === 'inet' || a.family === 'inet6')
       .map((a) => ({ family: a.family === 'inet' ? 4 : 6, text: a.local, prefix: a.prefixlen, scope: a.scope })),
@@ -124,14 +140,67 @@ function readCapabilities(): Capabilities {
   return parseCapabilities(status);
 }
 
-async function resolveBackend(config: Config, capabilities: Capabilities): Promise<Observed['firewallBackend']> {
+/**
+ * The router's traces in nftables, of the configured family: `nft list chains` lists chains
+ * without their rules or map elements, so it takes milliseconds beside a map of 100,000
+ * redirects, where `nft list tables` (nft 1.0) fetches everything and takes seconds.
+ * Undefined where nft is missing or cannot list (no CAP_NET_ADMIN, no nf_tables).
+ */
+async function listNftChains(config: Config): Promise<NftChainListing | undefined> {
+  const listed = await runCommand(nftListChainsCommand(config.family));
+  return listed.ok ? parseNftChains(listed.stdout) : undefined;
+}
+
+function resolveBackend(config: Config, capabilities: Capabilities, listing: NftChainListing | undefined): Observed['firewallBackend'] {
   if (config.firewall !== 'auto') return config.firewall;
   if (!onPath('nft')) return 'iptables';
   // Listing needs CAP_NET_ADMIN: without it the probe would fail and wrongly pick iptables, whose
   // save command then fails too, hiding preflight's message about the missing capability.
   if (!capabilities.netAdmin) return 'nftables';
-  const probe = await runCommand(['nft', 'list', 'tables']);
-  return probe.ok ? 'nftables' : 'iptables';
+  return listing ? 'nftables' : 'iptables';
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * What the other backend left of an earlier run. Cheap when there is nothing: the nft listing
+ * shows the router's nftables table and any chains iptables-nft holds for it, and a /proc file
+ * shows whether iptables-legacy holds tables at all; only then does iptables-save run. Without
+ * the tools there is nothing to remove.
+ */
+async function readLeftovers(config: Config, backend: Observed['firewallBackend'], listing: NftChainListing | undefined): Promise<Result<FirewallLeftovers | undefined>> {
+  const family = config.family;
+  if (backend === 'iptables') return ok(listing && hasRouterTable(listing) ? { nftablesTable: true } : undefined);
+  const traces = (listing && hasIptablesNftChains(listing)) || hasLegacyTables(readText(legacyTableNamesPath(family)));
+  if (!traces || !onPath(iptablesCommands(family).save)) return ok(undefined);
+  const read = await readIptables(family);
+  if (!read.ok) return read;
+  return ok(hasIptablesRules(read.value) ? { iptables: read.value } : undefined);
+}
+
+/** The backend, and what the other one left (only where this run loads a firewall). */
+async function readFirewall(config: Config, capabilities: Capabilities): Promise<Result<{ backend: Observed['firewallBackend']; leftovers?: FirewallLeftovers }>> {
+  const needsListing = config.firewall === 'auto' || config.destinations !== undefined;
+  // Reading either firewall needs CAP_NET_ADMIN; without it preflight stops the run.
+  const listing = needsListing && capabilities.netAdmin && onPath('nft') ? await listNftChains(config) : undefined;
+  const backend = resolveBackend(config, capabilities, listing);
+  if (!config.destinations || !capabilities.netAdmin) return ok({ backend });
+  const leftovers = await readLeftovers(config, backend, listing);
+  return leftovers.ok ? ok({ backend, leftovers: leftovers.value }) : leftovers;
+}
+
+/** rp_filter of conf.all and of both interfaces (IPv4 only), for the debug log. */
+function readReversePathFilter(config: Config): Observed['reversePathFilter'] {
+  if (config.family !== 4) return undefined;
+  // Interface names may hold dots (eth0.100), so the path is built directly, not from a key.
+  const read = (name: string) => readText(`/proc/sys/net/ipv4/conf/${name}/rp_filter`).trim();
+  return { all: read('all'), cluster: read(config.clusterInterface), egress: read(config.egressInterface) };
 }
 
 export async function readIptables(family: Family): Promise<Result<IptablesSnapshot>> {
@@ -150,18 +219,20 @@ export async function probe(config: Config): Promise<Result<Observed>> {
   const family = config.family;
   const familyFlag = family === 4 ? '-4' : '-6';
   const capabilities = readCapabilities();
-  const [links, routes, rules, backend] = await Promise.all([
+  const [links, routes, rules, firewall] = await Promise.all([
     ipJson<IpLink>(['-d', 'addr', 'show']),
     ipJson<IpRoute>([familyFlag, 'route', 'show', 'table', 'all']),
     ipJson<IpRule>([familyFlag, 'rule', 'show']),
-    resolveBackend(config, capabilities),
+    readFirewall(config, capabilities),
   ]);
   if (!links.ok) return links;
   if (!routes.ok) return routes;
   if (!rules.ok) return rules;
+  if (!firewall.ok) return firewall;
+  const { backend, leftovers } = firewall.value;
 
   const tools: Record<string, boolean> = {};
-  for (const tool of requiredTools(config, backend)) tools[tool] = onPath(tool);
+  for (const tool of requiredTools(config, backend, leftovers)) tools[tool] = onPath(tool);
 
   let iptables: IptablesSnapshot | undefined;
   // Without CAP_NET_ADMIN the save command fails; preflight names the capability instead (a dry
@@ -186,5 +257,7 @@ export async function probe(config: Config): Promise<Result<Observed>> {
     tools,
     firewallBackend: backend,
     iptables,
+    leftovers,
+    reversePathFilter: readReversePathFilter(config),
   });
 }

@@ -19,7 +19,7 @@ function config(env: Record<string, string> = {}): Config {
 /** A fresh OpenShift-SDN-like pod: eth0 with a /23 and a default route, macvlan0 down and bare. */
 function freshPod(overrides: Partial<Observed> = {}): Observed {
   return {
-    egress: { name: 'macvlan0', kind: 'macvlan', up: false, addresses: [] },
+    egress: { name: 'macvlan0', kind: 'macvlan', up: false, addresses: [], index: 3, mac: 'ce:f0:44:ba:16:16' },
     cluster: { name: 'eth0', kind: 'veth', up: true, addresses: [{ family: 4, text: '10.128.0.5', prefix: 23, scope: 'global' }] },
     mainRoutes: [
       { dst: 'default', gateway: '10.128.0.1', dev: 'eth0', onlink: false },
@@ -33,7 +33,7 @@ function freshPod(overrides: Partial<Observed> = {}): Observed {
     forwarding: { value: '0', writable: true },
     nameservers: [],
     capabilities: { netAdmin: true, netRaw: true },
-    tools: { ip: true, nft: true, arping: true, 'iptables-restore': true, 'iptables-save': true },
+    tools: { ip: true, nft: true, arping: true, perl: true, 'iptables-restore': true, 'iptables-save': true },
     firewallBackend: 'nftables',
     ...overrides,
   };
@@ -154,8 +154,8 @@ describe('plan for an IPv6 pod', () => {
     expect(p.some((c) => c.includes('default via 2001:db8:12::1'))).toBe(false);
   });
 
-  it('sends no ARP for an IPv6 source', () => {
-    expect(plan(v6(), pod([])).announce).toEqual([]);
+  it('sends no ARP for an IPv6 source, but a neighbour advertisement', () => {
+    expect(plan(v6(), pod([])).announce.map((argv) => argv[0])).toEqual(['perl']);
   });
 });
 
