@@ -6,6 +6,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { type Family, type InterfaceAddress, type IpAddress, familyName, parseInterfaceAddress, parseUnicastAddress } from './address.js';
 import { type DestinationList, parseDestinations, parsePort } from './destinations.js';
 import { DEFAULT_RESOLV_CONF } from '../names/resolv-conf.js';
+import { RP_FILTER_CHOICES, type ReversePathChoice } from '../plan/reverse-path.js';
 import { type Problem, type Result, fail, ok, pathName, problem, quote } from '../problem.js';
 
 export const MODES = ['init', 'legacy', 'http-proxy', 'dns-proxy', 'unit-test'] as const;
@@ -34,6 +35,8 @@ export interface Config {
   statusPort: number;
   /** The resolver configuration names are resolved with. */
   resolvConf: string;
+  /** What to do about strict reverse-path filtering where the router forwards (src/plan/reverse-path.ts). */
+  rpFilter: ReversePathChoice;
 }
 
 /** The status endpoint's documented default port. */
@@ -57,6 +60,7 @@ export const VARIABLES = [
   'EGRESS_ROUTER_DRY_RUN',
   'EGRESS_ROUTER_STATUS_PORT',
   'EGRESS_ROUTER_RESOLV_CONF',
+  'EGRESS_ROUTER_RP_FILTER',
 ] as const;
 
 const isSet = (value: string | undefined): value is string => value !== undefined && value !== '';
@@ -192,6 +196,7 @@ export function parseConfig(env: Environment, readFile: ReadFile, flags: { dryRu
     problems.push(problem('config', 'EGRESS_ROUTER_INTERFACE', `${egressInterface} is also the cluster interface (EGRESS_ROUTER_CLUSTER_INTERFACE)`));
   }
   const firewall = parseChoice(env, 'EGRESS_ROUTER_FIREWALL', FIREWALLS, 'auto', problems);
+  const rpFilter = parseChoice(env, 'EGRESS_ROUTER_RP_FILTER', RP_FILTER_CHOICES, 'loose', problems);
   const statusPort = longRunning(chosenMode, env) ? parseStatusPort(env, problems) : 0;
 
   // The proxy modes hand EGRESS_DESTINATION to the proxy container, in the proxy's own syntax.
@@ -216,5 +221,6 @@ export function parseConfig(env: Environment, readFile: ReadFile, flags: { dryRu
     dryRun: Boolean(flags.dryRun) || ['1', 'true', 'yes'].includes((env.EGRESS_ROUTER_DRY_RUN ?? '').toLowerCase()),
     statusPort,
     resolvConf: isSet(env.EGRESS_ROUTER_RESOLV_CONF) ? env.EGRESS_ROUTER_RESOLV_CONF : DEFAULT_RESOLV_CONF,
+    rpFilter,
   });
 }

@@ -6,6 +6,7 @@ import { type Family, hostPrefix, inSubnet } from '../config/address.js';
 import type { Config } from '../config/config.js';
 import type { Observed, RouteEntry, RuleEntry } from './observed.js';
 import type { Step } from './plan.js';
+import { reversePathSteps } from './reverse-path.js';
 
 /**
  * Replies to clients leave through the cluster interface, via the routes the pod had there
@@ -157,5 +158,6 @@ export function planNetwork(config: Config, observed: Observed): Step[] {
     ...replyRoutingSteps(config, observed),
     ...gatewaySteps(config, observed),
     ...forwardingSteps(config, observed),
+    ...reversePathSteps(config, observed),
   ];
 }

@@ -78,9 +78,8 @@ export interface Observed {
    */
   leftovers?: FirewallLeftovers;
   /**
-   * Reverse-path filtering (`rp_filter`, IPv4 only) of conf.all and the two interfaces, as read;
-   * for the debug log. The router changes none of it: its reply routing makes strict filtering
-   * harmless (docs/reverse-path-filtering.md).
+   * Reverse-path filtering (`rp_filter`, IPv4 only) of conf.all and the two interfaces, as read,
+   * and whether the router may change the interfaces' values.
    */
-  reversePathFilter?: { all: string; cluster: string; egress: string };
+  reversePathFilter?: { all: string; cluster: string; egress: string; writable: boolean };
 }

@@ -23,5 +23,5 @@ export interface Plan {
   announce: string[][];
 }
 
-/** The path of a sysctl key under /proc/sys. */
-export const sysctlPath = (key: string): string => `/proc/sys/${key.replace(/\./g, '/')}`;
+/** The path of a sysctl key under /proc/sys; as in sysctl(8), a slash in a key is a dot in the path (eth0/100). */
+export const sysctlPath = (key: string): string => `/proc/sys/${key.replace(/[./]/g, (c) => (c === '.' ? '/' : '.'))}`;

@@ -8,6 +8,7 @@ import { iptablesCommands } from '../firewall/iptables.js';
 import { leftoverTools } from './backend-switch.js';
 import { forwardingKey } from './network.js';
 import type { Observed } from './observed.js';
+import { reversePathProblems } from './reverse-path.js';
 
 /**
  * The commands a run needs, by backend and family, and for removing what the other backend left
@@ -55,5 +56,6 @@ export function preflight(config: Config, observed: Observed): Problem[] {
   if (forwardingNeeded && observed.forwarding.value !== '1' && !observed.forwarding.writable) {
     env(`sysctl ${forwardingKey(config.family)}`, `is ${observed.forwarding.value || 'unreadable'} and /proc/sys is read-only here; enable it for the pod (securityContext.sysctls or the CNI) or run privileged`);
   }
+  problems.push(...reversePathProblems(config, observed));
   return problems;
 }

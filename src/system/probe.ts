@@ -118,16 +118,21 @@ function readForwarding(family: Family): Observed['forwarding'] {
   } catch {
     // unreadable: reported by preflight if forwarding is needed
   }
-  // Opening for writing (and writing nothing) asks the kernel with our effective capabilities;
-  // access(2) checks the real uid and drops them, so it calls the file read-only for a non-root
-  // process that holds CAP_NET_ADMIN, which may write it.
-  let writable = true;
+  return { value, writable: writableFile(path) };
+}
+
+/**
+ * Opening for writing (and writing nothing) asks the kernel with our effective capabilities;
+ * access(2) checks the real uid and drops them, so it calls a sysctl read-only for a non-root
+ * process that holds CAP_NET_ADMIN, which may write it.
+ */
+function writableFile(path: string): boolean {
   try {
     closeSync(openSync(path, 'r+'));
+    return true;
   } catch {
-    writable = false;
+    return false;
   }
-  return { value, writable };
 }
 
 function readCapabilities(): Capabilities {
@@ -195,12 +200,13 @@ async function readFirewall(config: Config, capabilities: Capabilities): Promise
   return leftovers.ok ? ok({ backend, leftovers: leftovers.value }) : leftovers;
 }
 
-/** rp_filter of conf.all and of both interfaces (IPv4 only), for the debug log. */
+/** rp_filter of conf.all and of both interfaces (IPv4 only), and whether the router may write it. */
 function readReversePathFilter(config: Config): Observed['reversePathFilter'] {
   if (config.family !== 4) return undefined;
   // Interface names may hold dots (eth0.100), so the path is built directly, not from a key.
-  const read = (name: string) => readText(`/proc/sys/net/ipv4/conf/${name}/rp_filter`).trim();
-  return { all: read('all'), cluster: read(config.clusterInterface), egress: read(config.egressInterface) };
+  const path = (name: string) => `/proc/sys/net/ipv4/conf/${name}/rp_filter`;
+  const read = (name: string) => readText(path(name)).trim();
+  return { all: read('all'), cluster: read(config.clusterInterface), egress: read(config.egressInterface), writable: writableFile(path(config.clusterInterface)) };
 }
 
 export async function readIptables(family: Family): Promise<Result<IptablesSnapshot>> {

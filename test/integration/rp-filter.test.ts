@@ -1,12 +1,13 @@
 /**
- * Strict reverse-path filtering (rp_filter=1) in the router pod. The router's reply routing makes
- * it harmless: the kernel checks a forwarded packet's source with the route lookup reversed and
- * the output interface as the input interface, so a client's packet that leaves through macvlan0
- * is checked by the rule `iif macvlan0 lookup 4552`, whose table routes the client through eth0,
- * where the packet came in; the replies from the LAN are checked against the main table's default
- * via macvlan0, where they came in; the pod's own answers against `from <pod address>`. So the
- * router leaves rp_filter as it is, and works in an unprivileged container where it could not
- * change it (docs/reverse-path-filtering.md).
+ * Strict reverse-path filtering (rp_filter=1) in the router pod. Where it can, the router sets
+ * loose mode on the interfaces it forwards between; where /proc/sys is read-only it refuses with
+ * one line naming the sysctl, unless told EGRESS_ROUTER_RP_FILTER=keep. Its reply routing makes
+ * strict filtering harmless anyway: the kernel checks a forwarded packet's source with the route
+ * lookup reversed and the output interface as the input interface, so a client's packet that
+ * leaves through macvlan0 is checked by the rule `iif macvlan0 lookup 4552`, whose table routes
+ * the client through eth0, where the packet came in; the replies from the LAN are checked against
+ * the main table's default via macvlan0, where they came in; the pod's own answers against
+ * `from <pod address>` (docs/reverse-path-filtering.md).
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { describeIntegration } from '../support/integration.js';
@@ -37,8 +38,27 @@ for (const style of ['sdn', 'calico'] as PodStyle[]) {
       return Number(values![names!.indexOf('IPReversePathFilter')]);
     }
 
-    it('redirects every connection from an unprivileged container, leaving rp_filter strict', async () => {
+    it('sets loose mode on eth0 and macvlan0 where it can, and redirects every connection', async () => {
+      const run = await topology.runRouter(routerEnv({ EGRESS_DESTINATION: SCENARIO.destinations }));
+      expect(run.exitCode).toBe(0);
+      expect(await rpFilter()).toEqual(['1', '2', '2']);
+      const results = await topology.probe(SCENARIO.targets);
+      expect(results.map((r) => r.reply ?? r.error)).toEqual(SCENARIO.replies);
+    });
+
+    it('refuses in an unprivileged container, naming the sysctl, and changes nothing', async () => {
+      const before = await topology.routerState();
       const run = await topology.runRouter(routerEnv({ EGRESS_DESTINATION: SCENARIO.destinations }), [], { wrap: LEAST_PRIVILEGE });
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/^egress-router: sysctl net\.ipv4\.conf\.eth0\.rp_filter: is strict .* read-only here; set it to 2 .*EGRESS_ROUTER_RP_FILTER=keep/),
+        expect.stringMatching(/^egress-router: sysctl net\.ipv4\.conf\.macvlan0\.rp_filter: is strict/),
+      ]);
+      expect(await topology.routerState()).toBe(before);
+    });
+
+    it('with EGRESS_ROUTER_RP_FILTER=keep redirects every connection from an unprivileged container, leaving rp_filter strict', async () => {
+      const run = await topology.runRouter(routerEnv({ EGRESS_DESTINATION: SCENARIO.destinations, EGRESS_ROUTER_RP_FILTER: 'keep' }), [], { wrap: LEAST_PRIVILEGE });
       expect(run.stderr).toBe('');
       expect(run.exitCode).toBe(0);
       const results = await topology.probe(SCENARIO.targets);
@@ -50,7 +70,7 @@ for (const style of ['sdn', 'calico'] as PodStyle[]) {
     });
 
     it('would drop the redirected connections without the reply rule for forwarded traffic: strict filtering is in force', async () => {
-      expect((await topology.runRouter(routerEnv({ EGRESS_DESTINATION: SCENARIO.destinations }))).exitCode).toBe(0);
+      expect((await topology.runRouter(routerEnv({ EGRESS_DESTINATION: SCENARIO.destinations, EGRESS_ROUTER_RP_FILTER: 'keep' }))).exitCode).toBe(0);
       await topology.exec(topology.ns.router, ['ip', '-4', 'rule', 'del', 'priority', '4552', 'iif', 'macvlan0', 'lookup', '4552']);
       expect((await topology.probe([`tcp:${ADDRESSES.pod}:80`], { timeoutMs: 1000 }))[0]!.ok).toBe(false);
       expect(await reversePathDrops()).toBeGreaterThan(0);
