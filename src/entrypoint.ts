@@ -9,8 +9,9 @@
  */
 import type { Logger } from 'pino';
 import { type Config, type Environment, parseConfig, withEnvFile } from './config/config.js';
-import { rulesetFor } from './firewall/ruleset.js';
+import { noAnswers, rulesetFor } from './firewall/ruleset.js';
 import { createLogger } from './log.js';
+import { destinationText } from './config/destinations.js';
 import { buildPlan, firewallStep } from './plan/build.js';
 import { planAnnouncements } from './plan/network.js';
 import { type Problem, exitCodeFor } from './problem.js';
@@ -55,7 +56,8 @@ class SignalGate {
 }
 
 function printUnitTest(config: Config, output: Output): number {
-  const ruleset = rulesetFor(config);
+  // Names are not resolved here (yet): their ports print as refusing.
+  const ruleset = rulesetFor(config, noAnswers);
   // auto means nftables here: unit-test mode looks at nothing on the machine.
   if (ruleset) output.out(firewallStep(ruleset, config.firewall === 'iptables' ? 'iptables' : 'nftables').input);
   return 0;
@@ -109,7 +111,7 @@ export async function runEntrypoint(env: Environment, flags: { dryRun: boolean }
 
   const gate = new SignalGate();
   const log = await createLogger(config.debug);
-  log.debug({ config: { ...config, destinations: config.destinations && { rules: config.destinations.redirects.length, fallback: config.destinations.fallback?.target.text } } }, 'configuration');
+  log.debug({ config: { ...config, destinations: config.destinations && { rules: config.destinations.redirects.length, fallback: config.destinations.fallback && destinationText(config.destinations.fallback.target) } } }, 'configuration');
   const observed = await probe(config);
   if (!observed.ok) {
     output.problems(observed.problems);

@@ -2,7 +2,7 @@
 import type { Config } from '../config/config.js';
 import { emptySnapshot, iptablesCommands, renderIptablesConverge, wantedSnapshot } from '../firewall/iptables.js';
 import { renderNftables } from '../firewall/nftables.js';
-import { type Ruleset, rulesetFor } from '../firewall/ruleset.js';
+import { type Ruleset, noAnswers, rulesetFor } from '../firewall/ruleset.js';
 import { type Result, fail, ok } from '../problem.js';
 import { planAnnouncements, planNetwork } from './network.js';
 import type { Observed } from './observed.js';
@@ -31,7 +31,8 @@ export function firewallStep(ruleset: Ruleset, backend: Observed['firewallBacken
 export function buildPlan(config: Config, observed: Observed): Result<Plan> {
   const problems = preflight(config, observed);
   if (problems.length > 0) return fail(...problems);
-  const ruleset = rulesetFor(config);
+  // TODO(lead): the names' answers; until then a named rule's port refuses connections.
+  const ruleset = rulesetFor(config, noAnswers);
   const steps: Step[] = ruleset ? [firewallStep(ruleset, observed.firewallBackend, observed)] : [];
   steps.push(...planNetwork(config, observed));
   return ok({ steps, announce: planAnnouncements(config) });
