@@ -11,8 +11,9 @@
  *   or answers it (the status endpoint), and the fallback never sees it;
  * - `out_<protocol>`, `in_<protocol>`: every rule's port, counting its forwarded packets and
  *   bytes by the connection's original destination port.
- * Both maps count new connections per element (the `counter` flag), so the counters of a
- * rule are read back with the ruleset (./counters.ts).
+ * With per-rule counters, both maps count new connections per element (the `counter` flag) and
+ * the traffic sets count packets and bytes, read back with the ruleset (./counters.ts); without
+ * them (long lists) the traffic sets are left out and forwarding is not counted per rule.
  */
 import type { Family, IpAddress } from '../config/address.js';
 import { PROTOCOLS, type Protocol } from '../config/destinations.js';
@@ -31,6 +32,10 @@ export const nftFamily = (ruleset: Pick<Ruleset, 'family'>): 'ip' | 'ip6' => (ru
 
 /** The set that counts a protocol's forwarded traffic in one direction. */
 export const trafficSet = (direction: Direction, protocol: Protocol): string => `${direction}_${protocol}`;
+
+/** Every traffic set, in the order the forward chain looks them up. */
+export const trafficSets = (): { name: string; direction: Direction; protocol: Protocol }[] =>
+  DIRECTIONS.flatMap((direction) => PROTOCOLS.map((protocol) => ({ name: trafficSet(direction, protocol), direction, protocol })));
 
 /** The chain that spreads one rule's new connections. */
 export const ruleChain = (protocol: Protocol, port: number): string => `rule_${protocol}_${port}`;
@@ -90,7 +95,7 @@ export function nftElements(ruleset: Ruleset): NftElements {
     if (r.targets.length === 1) elements.redirects.push(redirectElement(r));
     else elements.verdicts.push(verdictElement(r));
     if (r.targets.length > 1) elements.spreading.push(r);
-    elements.ports[r.protocol].push(String(r.port));
+    if (ruleset.perRuleCounters) elements.ports[r.protocol].push(String(r.port));
   }
   for (const p of ruleset.localPorts) elements.verdicts.push(`${ruleKeyText(p)} : accept`);
   return elements;
@@ -109,19 +114,19 @@ export function renderNftables(ruleset: Ruleset): string {
   const elements = nftElements(ruleset);
 
   const out: string[] = [`table ${family} ${NFT_TABLE}`, `delete table ${family} ${NFT_TABLE}`, `table ${family} ${NFT_TABLE} {`];
-  out.push(`\tmap ${NFT_REDIRECTS} {`, `\t\ttype inet_proto . inet_service : ${addressType} . inet_service`, '\t\tcounter');
+  const counter = ruleset.perRuleCounters ? ['\t\tcounter'] : [];
+  out.push(`\tmap ${NFT_REDIRECTS} {`, `\t\ttype inet_proto . inet_service : ${addressType} . inet_service`, ...counter);
   declareElements(out, elements.redirects);
-  out.push('\t}', '', `\tmap ${NFT_VERDICTS} {`, '\t\ttype inet_proto . inet_service : verdict', '\t\tcounter');
+  out.push('\t}', '', `\tmap ${NFT_VERDICTS} {`, '\t\ttype inet_proto . inet_service : verdict', ...counter);
   declareElements(out, elements.verdicts);
   out.push('\t}', '');
-  for (const direction of DIRECTIONS) {
-    for (const protocol of PROTOCOLS) {
-      out.push(`\tset ${trafficSet(direction, protocol)} {`, '\t\ttype inet_service', '\t\tcounter');
-      declareElements(out, elements.ports[protocol]);
-      out.push('\t}', '');
-    }
+  for (const set of ruleset.perRuleCounters ? trafficSets() : []) {
+    out.push(`\tset ${set.name} {`, '\t\ttype inet_service', '\t\tcounter');
+    declareElements(out, elements.ports[set.protocol]);
+    out.push('\t}', '');
   }
-  for (const name of [NFT_DROP_COUNTER, ...Object.values(NFT_FALLBACK_COUNTERS)]) out.push(`\tcounter ${name} {`, '\t}', '');
+  const named = ruleset.perRuleCounters ? Object.values(NFT_FALLBACK_COUNTERS) : [NFT_FALLBACK_COUNTERS.connections];
+  for (const name of [NFT_DROP_COUNTER, ...named]) out.push(`\tcounter ${name} {`, '\t}', '');
   for (const r of elements.spreading) out.push(`\tchain ${ruleChain(r.protocol, r.port)} {`, `\t\t${spreadRule(ruleset.family, r)}`, '\t}', '');
   const fallback = fallbackRule(ruleset.family, ruleset.fallback?.targets ?? []);
   out.push(`\tchain ${NFT_FALLBACK_CHAIN} {`, ...(fallback ? [`\t\t${fallback}`] : []), '\t}', '');
@@ -153,16 +158,17 @@ export function renderNftables(ruleset: Ruleset): string {
     '\tchain forward {',
     '\t\ttype filter hook forward priority filter; policy accept;',
   );
-  for (const [direction, from, to] of [['out', cluster, egress], ['in', egress, cluster]] as const) {
-    for (const protocol of PROTOCOLS) {
-      out.push(`\t\tiifname ${from} oifname ${to} ct status dnat meta l4proto ${protocol} ct original proto-dst @${trafficSet(direction, protocol)} accept`);
+  const ends = { out: `iifname ${cluster} oifname ${egress}`, in: `iifname ${egress} oifname ${cluster}` };
+  if (ruleset.perRuleCounters) {
+    for (const set of trafficSets()) {
+      out.push(`\t\t${ends[set.direction]} ct status dnat meta l4proto ${set.protocol} ct original proto-dst @${set.name} accept`);
     }
   }
-  // What is left of the redirected traffic is the fallback's.
-  out.push(
-    `\t\tiifname ${cluster} oifname ${egress} ct status dnat counter name ${NFT_FALLBACK_COUNTERS.out} accept`,
-    `\t\tiifname ${egress} oifname ${cluster} ct status dnat counter name ${NFT_FALLBACK_COUNTERS.in} accept`,
-  );
+  // What is left of the redirected traffic is the fallback's (all of it without per-rule counters).
+  for (const direction of DIRECTIONS) {
+    const count = ruleset.perRuleCounters ? `counter name ${NFT_FALLBACK_COUNTERS[direction]} ` : '';
+    out.push(`\t\t${ends[direction]} ct status dnat ${count}accept`);
+  }
   if (ruleset.logDrops) out.push(`\t\tlog prefix ${JSON.stringify(DROP_LOG_PREFIX)} level debug`);
   out.push(`\t\tcounter name ${NFT_DROP_COUNTER} drop`, '\t}', '}', '');
   return out.join('\n');

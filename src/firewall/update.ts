@@ -8,7 +8,6 @@
  * A change to the static part (family, interfaces, source, logging, local ports) is not an
  * element change: the renderers return undefined and the caller replaces the whole table.
  */
-import { PROTOCOLS } from '../config/destinations.js';
 import { CHAIN_PREFIX, fallbackRules, natHeader, redirectRules } from './iptables.js';
 import {
   DIRECTIONS,
@@ -25,6 +24,7 @@ import {
   ruleKeyText,
   spreadRule,
   trafficSet,
+  trafficSets,
   verdictElement,
 } from './nftables.js';
 import { type RedirectEntry, type Ruleset, ruleKey, spreadOf } from './ruleset.js';
@@ -72,6 +72,7 @@ export function sameStaticPart(previous: Ruleset, next: Ruleset): boolean {
     previous.egressInterface === next.egressInterface &&
     previous.source.text === next.source.text &&
     previous.logDrops === next.logDrops &&
+    previous.perRuleCounters === next.perRuleCounters &&
     localPortsKey(previous) === localPortsKey(next)
   );
 }
@@ -128,7 +129,7 @@ function push(groups: Map<string, string[]>, set: string, item: string): void {
 const verdictOf = (r: RedirectEntry | undefined): string | undefined =>
   r === undefined || spreadOf(r.targets) === 'single' ? undefined : verdictElement(r);
 
-function nftRuleChange(tx: NftTransaction, family: Ruleset['family'], { before, after }: RuleChange): void {
+function nftRuleChange(tx: NftTransaction, ruleset: Ruleset, { before, after }: RuleChange): void {
   const r = (after ?? before)!;
   const key = ruleKeyText(r);
   const chain = ruleChain(r.protocol, r.port);
@@ -143,9 +144,9 @@ function nftRuleChange(tx: NftTransaction, family: Ruleset['family'], { before, 
     if (newVerdict !== undefined) tx.add(NFT_VERDICTS, newVerdict);
   }
   if (was === 'several' && is !== 'several') tx.deleteChain(chain);
-  if (is === 'several') tx.fillChain(chain, spreadRule(family, after!), was !== 'several');
+  if (is === 'several') tx.fillChain(chain, spreadRule(ruleset.family, after!), was !== 'several');
   // The traffic counters belong to the rule, not to its addresses: they go only with the rule.
-  if (before === undefined || after === undefined) {
+  if (ruleset.perRuleCounters && (before === undefined || after === undefined)) {
     for (const direction of DIRECTIONS) {
       const set = trafficSet(direction, r.protocol);
       if (after === undefined) tx.remove(set, String(r.port));
@@ -165,7 +166,7 @@ function nftRuleChange(tx: NftTransaction, family: Ruleset['family'], { before, 
 export function renderNftablesUpdate(previous: Ruleset, next: Ruleset): string | undefined {
   if (!sameStaticPart(previous, next)) return undefined;
   const tx = new NftTransaction(`${nftFamily(next)} ${NFT_TABLE}`);
-  for (const change of changedRules(previous, next)) nftRuleChange(tx, next.family, change);
+  for (const change of changedRules(previous, next)) nftRuleChange(tx, next, change);
   if (!sameTargets(fallbackTargets(previous), fallbackTargets(next))) {
     tx.fillChain(NFT_FALLBACK_CHAIN, fallbackRule(next.family, fallbackTargets(next)), false);
   }
@@ -181,7 +182,7 @@ export function renderNftablesUpdate(previous: Ruleset, next: Ruleset): string |
 export function renderNftablesElements(ruleset: Ruleset): string {
   const table = `${nftFamily(ruleset)} ${NFT_TABLE}`;
   const elements = nftElements(ruleset);
-  const traffic = DIRECTIONS.flatMap((direction) => PROTOCOLS.map((protocol) => ({ set: trafficSet(direction, protocol), ports: elements.ports[protocol] })));
+  const traffic = ruleset.perRuleCounters ? trafficSets().map(({ name, protocol }) => ({ set: name, ports: elements.ports[protocol] })) : [];
   const out = [
     `flush map ${table} ${NFT_REDIRECTS}`,
     `flush map ${table} ${NFT_VERDICTS}`,

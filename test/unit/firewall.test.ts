@@ -24,6 +24,7 @@ const RULESET: Ruleset = {
   ],
   fallback: { targets: [v4('203.0.113.27')] },
   localPorts: [],
+  perRuleCounters: true,
   logDrops: false,
 };
 
