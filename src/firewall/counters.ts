@@ -57,7 +57,7 @@ export function parseCounters(backend: 'nftables' | 'iptables', outputs: readonl
   return backend === 'nftables' ? parseNftCounters(outputs[0] ?? '', localPorts) : parseIptablesCounters(outputs[0] ?? '', outputs[1] ?? '', localPorts);
 }
 
-/** Collects rules by (protocol, port) in the order they are first seen. */
+/** Collects rules by (protocol, port); lists them by port, then protocol (nft lists in hash order). */
 class RuleTable {
   private readonly rules = new Map<number, RuleCounters>();
   constructor(private readonly local: ReadonlySet<number>) {}
@@ -76,7 +76,7 @@ class RuleTable {
     return this.rules.get(ruleKey(protocol, port));
   }
   list(): RuleCounters[] {
-    return [...this.rules.values()];
+    return [...this.rules].sort(([a], [b]) => a - b).map(([, rule]) => rule);
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import type { Family, IpAddress } from '../config/address.js';
 import type { Config } from '../config/config.js';
-import { type Destination, type Protocol, PROTOCOLS, isHostName } from '../config/destinations.js';
+import { type Destination, type Protocol, isHostName } from '../config/destinations.js';
 
 export interface RedirectEntry {
   protocol: Protocol;
@@ -74,7 +74,7 @@ export interface RulesetOptions {
 }
 
 /** A number per (protocol, port), for maps keyed on the pair without building strings. */
-export const ruleKey = (protocol: Protocol, port: number): number => port * 4 + PROTOCOLS.indexOf(protocol);
+export const ruleKey = (protocol: Protocol, port: number): number => port * 4 + (protocol === 'tcp' ? 0 : protocol === 'udp' ? 1 : 2);
 
 const byText = (a: IpAddress, b: IpAddress): number => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0);
 

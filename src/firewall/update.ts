@@ -40,21 +40,24 @@ const sameTargets = (a: RedirectEntry['targets'], b: RedirectEntry['targets']): 
 
 const sameRule = (a: RedirectEntry, b: RedirectEntry): boolean => a.targetPort === b.targetPort && sameTargets(a.targets, b.targets);
 
+/** (protocol, port) keys are below this: a plain array indexed by them beats a Map by far. */
+const KEY_SPACE = 65536 * 4;
+
 /** The rules that differ between two rulesets, in the next ruleset's order, then the removed ones. */
 export function changedRules(previous: Ruleset, next: Ruleset): RuleChange[] {
-  const before = new Map<number, RedirectEntry>();
-  for (const r of previous.redirects) before.set(ruleKey(r.protocol, r.port), r);
+  const before: (RedirectEntry | undefined)[] = new Array(KEY_SPACE);
+  for (const r of previous.redirects) before[ruleKey(r.protocol, r.port)] = r;
   const changes: RuleChange[] = [];
   for (const after of next.redirects) {
     const key = ruleKey(after.protocol, after.port);
-    const old = before.get(key);
+    const old = before[key];
     if (old === undefined) changes.push({ after });
     else {
-      before.delete(key);
+      before[key] = undefined;
       if (!sameRule(old, after)) changes.push({ before: old, after });
     }
   }
-  for (const old of before.values()) changes.push({ before: old });
+  for (const old of previous.redirects) if (before[ruleKey(old.protocol, old.port)] === old) changes.push({ before: old });
   return changes;
 }
 
