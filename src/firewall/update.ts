@@ -5,8 +5,9 @@
  * counters) are left alone. Pure, and linear in the number of rules: rules are indexed by
  * (protocol, port), compared field by field, and only the changed ones are rendered.
  *
- * A change to the static part (family, interfaces, source, logging, local ports) is not an
- * element change: the renderers return undefined and the caller replaces the whole table.
+ * A change to the static part (family, interfaces, source, logging, local ports, per-rule
+ * counters) is not an element change: the renderers return undefined and the caller replaces
+ * the whole table.
  */
 import { CHAIN_PREFIX, fallbackRules, natHeader, redirectRules } from './iptables.js';
 import {
