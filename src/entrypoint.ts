@@ -10,8 +10,9 @@
  *   unit-test            print the ruleset, change nothing
  */
 import { type Config, type Environment, longRunning, parseConfig } from './config/config.js';
-import { rulesetFor } from './firewall/ruleset.js';
+import { noAnswers, rulesetFor } from './firewall/ruleset.js';
 import { createLogger } from './log.js';
+import { destinationText } from './config/destinations.js';
 import { buildPlan, firewallStep } from './plan/build.js';
 import { type Problem, exitCodeFor } from './problem.js';
 import { announce } from './system/announce.js';
@@ -28,7 +29,8 @@ export interface Output {
 }
 
 function printUnitTest(config: Config, output: Output): number {
-  const ruleset = rulesetFor(config);
+  // Names are not resolved here (yet): their ports print as refusing.
+  const ruleset = rulesetFor(config, noAnswers);
   // auto means nftables here: unit-test mode looks at nothing on the machine.
   if (ruleset) output.out(firewallStep(ruleset, config.firewall === 'iptables' ? 'iptables' : 'nftables').input);
   return 0;
@@ -78,5 +80,5 @@ export async function runEntrypoint(env: Environment, flags: { dryRun: boolean }
 
 /** The configuration for the debug log, without 100,000 rules in it. */
 function summary(config: Config) {
-  return { ...config, destinations: config.destinations && { rules: config.destinations.redirects.length, fallback: config.destinations.fallback?.target.text } };
+  return { ...config, destinations: config.destinations && { rules: config.destinations.redirects.length, fallback: config.destinations.fallback && destinationText(config.destinations.fallback.target) } };
 }

@@ -5,7 +5,7 @@
  */
 import { parseInterfaceAddress } from '../config/address.js';
 import type { Environment, FileReadResult } from '../config/config.js';
-import { describeRules, parseDestinations } from '../config/destinations.js';
+import { describeRules, isHostName, parseDestinations } from '../config/destinations.js';
 import { type Problem, pathName, problem, quote } from '../problem.js';
 import { readStdin, readTextFile } from '../system/files.js';
 import type { Output } from '../entrypoint.js';
@@ -47,7 +47,10 @@ export function runValidate(file: string | undefined, env: Environment, output: 
   }
   const lines = describeRules(list);
   const count = `${list.redirects.length} redirect${list.redirects.length === 1 ? '' : 's'}`;
-  lines.push(`${origin}: OK, ${count}${list.fallback ? ' and a fallback' : ', no fallback (other ports are refused)'}, IPv${list.family}`);
+  const named = list.redirects.filter((r) => isHostName(r.target)).length + (list.fallback && isHostName(list.fallback.target) ? 1 : 0);
+  const familyText = list.family === undefined ? 'no addresses' : `IPv${list.family}`;
+  const names = named === 0 ? '' : `, ${named} destination${named === 1 ? '' : 's'} by name (resolved when the router runs)`;
+  lines.push(`${origin}: OK, ${count}${list.fallback ? ' and a fallback' : ', no fallback (other ports are refused)'}, ${familyText}${names}`);
   output.out(`${lines.join('\n')}\n`);
   return 0;
 }

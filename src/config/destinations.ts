@@ -4,31 +4,53 @@
  *   # comment                      whole-line and trailing comments, blank lines
  *   80   tcp 203.0.113.25          local port 80/tcp -> 203.0.113.25:80
  *   8080 TCP 203.0.113.26 80       local port 8080/tcp -> 203.0.113.26:80
+ *   5432 tcp db.example.com        local port 5432/tcp -> every address of db.example.com, port 5432
  *   203.0.113.27                   fallback: any other traffic -> 203.0.113.27, last rule only
  *
- * Fields are separated by runs of spaces or tabs; CRLF line ends are tolerated.
+ * Fields are separated by runs of spaces or tabs; CRLF line ends are tolerated. A DNS name
+ * (./hostname.ts) stands wherever an address may; it has no family until it is resolved, so the
+ * family checks apply to addresses only.
  */
-import { type AddressResult, type Family, type IpAddress, familyName, parseUnicastAddress } from './address.js';
+import { type Family, type IpAddress, familyName, parseUnicastAddress } from './address.js';
+import { type HostName, parseHostName } from './hostname.js';
 import { type Problem, problem, quote } from '../problem.js';
 
 export const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
+
+/** Where a rule sends connections: an address, or a name resolved while the router runs. */
+export type Destination = IpAddress | HostName;
+
+export const isHostName = (destination: Destination): destination is HostName => 'name' in destination;
+
+/** The destination as the list would write it (IPv6 without brackets). */
+export const destinationText = (destination: Destination): string => (isHostName(destination) ? destination.name : destination.text);
+
+/** The destination with a port, as messages and `validate` print it: brackets around IPv6. */
+export function destinationWithPort(destination: Destination, port: number): string {
+  if (isHostName(destination)) return `${destination.name}:${port}`;
+  return destination.family === 6 ? `[${destination.text}]:${port}` : `${destination.text}:${port}`;
+}
 
 export interface Redirect {
   /** 1-based line number in the list, for messages. */
   line: number;
   protocol: Protocol;
   port: number;
-  target: IpAddress;
+  target: Destination;
   targetPort: number;
 }
 
 export interface DestinationList {
-  /** Undefined only for a list with no rules at all. */
+  /** The family of the source, else of the first address; undefined for a list without addresses. */
   family: Family | undefined;
   redirects: Redirect[];
-  fallback?: { line: number; target: IpAddress };
+  fallback?: { line: number; target: Destination };
 }
+
+/** Whether any rule names a destination by name, which only a resolving router can serve. */
+export const hasNames = (list: DestinationList): boolean =>
+  list.redirects.some((r) => isHostName(r.target)) || (list.fallback !== undefined && isHostName(list.fallback.target));
 
 export interface ParseOptions {
   /** How messages name the list: `EGRESS_DESTINATION`, or `EGRESS_DESTINATION_FILE /path`. */
@@ -77,31 +99,60 @@ function ruleText(rawLine: string): string {
 
 type LineResult =
   | { kind: 'redirect'; rule: Redirect }
-  | { kind: 'fallback'; target: IpAddress }
+  | { kind: 'fallback'; target: Destination }
   | { kind: 'error'; message: string };
 
+/** A destination, or why the text is none, worded as the address or the name it looks like. */
+type DestinationResult = { ok: true; destination: Destination } | { ok: false; what: 'address' | 'name'; reason: string };
+
 /**
- * Parses addresses once per distinct text: a long list names the same few destinations over and
- * over, and ip-num's parse is the costliest step of a line.
+ * Whether text that is neither a valid address nor a valid name was meant as a name: no colon,
+ * and a last label that starts with a letter. `999.1.1.1`, `010.1.1.1`, `203.0.113.8e1` and
+ * `2001:db8::x` stay invalid addresses with the address's reason, as they were before names.
  */
-function memoizedAddressParser(): (text: string) => AddressResult {
-  const seen = new Map<string, AddressResult>();
+function meantAsName(text: string): boolean {
+  if (text.includes(':')) return false;
+  const labels = (text.endsWith('.') ? text.slice(0, -1) : text).split('.');
+  return /^[A-Za-z]/.test(labels[labels.length - 1]!);
+}
+
+export function parseDestination(text: string): DestinationResult {
+  // An IPv4 address is digits and dots and an IPv6 address has a colon: anything else skips
+  // ip-num, whose refusals are exceptions, costly by the hundred thousand.
+  const maybeAddress = text.includes(':') || !/[^0-9.]/.test(text);
+  if (!maybeAddress) {
+    const host = parseHostName(text);
+    if (host.ok) return { ok: true, destination: host.host };
+  }
+  const address = parseUnicastAddress(text);
+  if (address.ok) return { ok: true, destination: address.address };
+  const host = parseHostName(text);
+  if (host.ok) return { ok: true, destination: host.host };
+  return meantAsName(text) ? { ok: false, what: 'name', reason: host.reason } : { ok: false, what: 'address', reason: address.reason };
+}
+
+/**
+ * Parses destinations once per distinct text: a long list names the same few destinations over
+ * and over, and ip-num's parse is the costliest step of a line.
+ */
+function memoizedDestinationParser(): (text: string) => DestinationResult {
+  const seen = new Map<string, DestinationResult>();
   return (text) => {
     let result = seen.get(text);
     if (result === undefined) {
-      result = parseUnicastAddress(text);
+      result = parseDestination(text);
       seen.set(text, result);
     }
     return result;
   };
 }
 
-function parseLine(text: string, line: number, parseAddress: (text: string) => AddressResult): LineResult {
+function parseLine(text: string, line: number, parseTarget: (text: string) => DestinationResult): LineResult {
   const fields = text.split(FIELD_SEPARATOR);
   if (fields.length === 1) {
-    const target = parseAddress(fields[0]!);
-    if (!target.ok) return { kind: 'error', message: `invalid fallback address ${quote(fields[0]!)}: ${target.reason}` };
-    return { kind: 'fallback', target: target.address };
+    const target = parseTarget(fields[0]!);
+    if (!target.ok) return { kind: 'error', message: `invalid fallback ${target.what} ${quote(fields[0]!)}: ${target.reason}` };
+    return { kind: 'fallback', target: target.destination };
   }
   if (fields.length !== 3 && fields.length !== 4) {
     return {
@@ -114,8 +165,8 @@ function parseLine(text: string, line: number, parseAddress: (text: string) => A
   if (port === undefined) return { kind: 'error', message: `invalid port ${quote(portText)}, must be a number from 1 to 65535` };
   const protocol = parseProtocol(protocolText);
   if (!protocol) return { kind: 'error', message: `invalid protocol ${quote(protocolText)}, must be tcp, udp or sctp` };
-  const target = parseAddress(addressText);
-  if (!target.ok) return { kind: 'error', message: `invalid address ${quote(addressText)}: ${target.reason}` };
+  const target = parseTarget(addressText);
+  if (!target.ok) return { kind: 'error', message: `invalid ${target.what} ${quote(addressText)}: ${target.reason}` };
   let targetPort = port;
   if (remotePortText !== undefined) {
     const parsed = parsePort(remotePortText);
@@ -124,7 +175,7 @@ function parseLine(text: string, line: number, parseAddress: (text: string) => A
     }
     targetPort = parsed;
   }
-  return { kind: 'redirect', rule: { line, protocol, port, target: target.address, targetPort } };
+  return { kind: 'redirect', rule: { line, protocol, port, target: target.destination, targetPort } };
 }
 
 /**
@@ -136,7 +187,7 @@ export function parseDestinations(source: string, options: ParseOptions): Parsed
   const list: DestinationList = { family: options.family, redirects: [] };
   // Keyed on port * 4 + protocol index: a number, not a string to build for every line.
   const firstUse = new Map<number, number>();
-  const parseAddress = memoizedAddressParser();
+  const parseTarget = memoizedDestinationParser();
   let familyLine: number | undefined;
   // Windows editors start a UTF-8 file with a byte-order mark; like the CR of CRLF it is not text.
   const lines = (source.startsWith('\ufeff') ? source.slice(1) : source).split('\n');
@@ -153,18 +204,20 @@ export function parseDestinations(source: string, options: ParseOptions): Parsed
       report(`a rule follows the fallback address on line ${list.fallback.line}; the fallback must be the last rule`);
       continue;
     }
-    const parsed = parseLine(text, line, parseAddress);
+    const parsed = parseLine(text, line, parseTarget);
     if (parsed.kind === 'error') {
       report(parsed.message);
       continue;
     }
     const target = parsed.kind === 'redirect' ? parsed.rule.target : parsed.target;
-    if (list.family === undefined) {
-      list.family = target.family;
+    // A name has no family of its own: the resolver asks for records of the source's family.
+    const family = isHostName(target) ? undefined : target.family;
+    if (family !== undefined && list.family === undefined) {
+      list.family = family;
       familyLine = line;
-    } else if (target.family !== list.family) {
+    } else if (family !== undefined && family !== list.family) {
       const expected = familyLine === undefined ? 'the source address' : `line ${familyLine}`;
-      report(`${familyName(target.family)} destination ${target.text} does not match the ${familyName(list.family)} family of ${expected}`);
+      report(`${familyName(family)} destination ${destinationText(target)} does not match the ${familyName(list.family!)} family of ${expected}`);
       continue;
     }
     if (parsed.kind === 'fallback') {
@@ -185,9 +238,7 @@ export function parseDestinations(source: string, options: ParseOptions): Parsed
 
 /** One line per rule, as `validate` prints what it understood. */
 export function describeRules(list: DestinationList): string[] {
-  const lines = list.redirects.map(
-    (r) => `line ${r.line}: ${r.protocol} port ${r.port} -> ${r.target.family === 6 ? `[${r.target.text}]` : r.target.text}:${r.targetPort}`,
-  );
-  if (list.fallback) lines.push(`line ${list.fallback.line}: fallback, everything else -> ${list.fallback.target.text}`);
+  const lines = list.redirects.map((r) => `line ${r.line}: ${r.protocol} port ${r.port} -> ${destinationWithPort(r.target, r.targetPort)}`);
+  if (list.fallback) lines.push(`line ${list.fallback.line}: fallback, everything else -> ${destinationText(list.fallback.target)}`);
   return lines;
 }

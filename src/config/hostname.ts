@@ -5,8 +5,10 @@
  * A name has at least two labels (the legacy proxies refused single-label names, which a pod's
  * search list would otherwise turn into something else), labels of 1-63 letters, digits and
  * hyphens that neither start nor end with a hyphen, and at most 253 characters. A trailing dot is
- * allowed and dropped; names compare in lower case. The last label must not be all digits, so
- * that a mistyped address such as `999.1.1.1` stays an invalid address instead of becoming a name.
+ * allowed and dropped; names compare in lower case (ASCII case only: no other character may
+ * stand in for a letter, as the Kelvin sign would through toLowerCase). The last label starts
+ * with a letter, as every top-level domain does, so that a mistyped address such as `999.1.1.1`
+ * or `203.0.113.8e1` stays an invalid address instead of becoming a name.
  */
 
 export interface HostName {
@@ -21,7 +23,7 @@ const MAX_NAME_LENGTH = 253;
 
 export function parseHostName(text: string): HostNameResult {
   const withoutDot = text.endsWith('.') ? text.slice(0, -1) : text;
-  const name = withoutDot.toLowerCase();
+  const name = withoutDot.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
   if (name === '') return { ok: false, reason: 'empty name' };
   if (name.length > MAX_NAME_LENGTH) return { ok: false, reason: `a name has at most ${MAX_NAME_LENGTH} characters` };
   const labels = name.split('.');
@@ -33,6 +35,8 @@ export function parseHostName(text: string): HostNameResult {
       reason: bad === '' ? 'empty label (two dots in a row?)' : 'labels are 1-63 letters, digits or hyphens, not starting or ending with a hyphen',
     };
   }
-  if (/^[0-9]+$/.test(labels[labels.length - 1]!)) return { ok: false, reason: 'the last label is all digits, which no name has' };
+  if (!/^[a-z]/.test(labels[labels.length - 1]!)) {
+    return { ok: false, reason: 'the last label starts with a digit, which no top-level domain does' };
+  }
   return { ok: true, host: { name } };
 }

@@ -7,10 +7,12 @@
  * converges the kernel from the observed snapshot to the wanted one, and a failed load is rolled
  * back by converging from what is there afterwards to the snapshot taken before.
  *
- * Redirects are one rule each: a new connection walks the list, unlike the nftables map.
+ * Redirects are one rule each (one per address for a rule that spreads): a new connection walks
+ * the list, unlike the nftables map. Per-rule new connections are the DNAT rules' own counters
+ * (`iptables-save -c`); per-rule packets and bytes exist only with nftables.
  */
-import { type Ruleset, DROP_LOG_PREFIX } from './ruleset.js';
-import { withPort } from '../config/address.js';
+import { type LocalPort, type RedirectEntry, type Ruleset, DROP_LOG_PREFIX } from './ruleset.js';
+import { type IpAddress, withPort } from '../config/address.js';
 
 export const CHAIN_PREFIX = 'EGRESS-ROUTER-';
 const TABLES = ['filter', 'nat'] as const;
@@ -64,38 +66,90 @@ export function parseSaveOutput(table: IptablesTable, text: string, into: Iptabl
   return into;
 }
 
+/** The `--probability` of the i-th of n rules that spread evenly, as kube-proxy writes it. */
+export const probability = (i: number, n: number): string => (1 / (n - i)).toFixed(10);
+
+/**
+ * The nat rules of one redirect, in order: one DNAT for one address; for n addresses, n - 1
+ * DNATs that each take their share of what the ones before left (1/n, 1/(n-1), ...) and a last
+ * one that takes the rest, as kube-proxy spreads a Service; a RETURN for a rule with no address,
+ * so that the connection reaches the pod (and is refused) instead of the fallback.
+ */
+export function redirectRules(r: RedirectEntry): string[] {
+  const match = `-p ${r.protocol} -m ${r.protocol} --dport ${r.port}`;
+  if (r.targets.length === 0) return [`${match} -j RETURN`];
+  const n = r.targets.length;
+  return r.targets.map((target, i) => {
+    const share = i < n - 1 ? ` -m statistic --mode random --probability ${probability(i, n)}` : '';
+    return `${match}${share} -j DNAT --to-destination ${withPort(target, r.targetPort)}`;
+  });
+}
+
+/** The fallback's rules: everything that is left, spread across its addresses. */
+export function fallbackRules(targets: readonly IpAddress[]): string[] {
+  const n = targets.length;
+  return targets.map((target, i) => {
+    const share = i < n - 1 ? `-m statistic --mode random --probability ${probability(i, n)} ` : '';
+    return `${share}-j DNAT --to-destination ${target.text}`;
+  });
+}
+
+export const localPortRule = (p: LocalPort): string => `-p ${p.protocol} -m ${p.protocol} --dport ${p.port} -j RETURN`;
+
+/** The rules before the redirects in the nat chain: where new redirects are inserted. */
+export const natHeader = (ruleset: Pick<Ruleset, 'clusterInterface' | 'localPorts'>): string[] => [
+  `! -i ${ruleset.clusterInterface} -j RETURN`,
+  '-m addrtype ! --dst-type LOCAL -j RETURN',
+  ...ruleset.localPorts.map(localPortRule),
+];
+
 /** The snapshot the ruleset asks for. */
 export function wantedSnapshot(ruleset: Ruleset): IptablesSnapshot {
   const { clusterInterface: cluster, egressInterface: egress } = ruleset;
   const prerouting = `${CHAIN_PREFIX}PREROUTING`;
   const postrouting = `${CHAIN_PREFIX}POSTROUTING`;
   const forward = `${CHAIN_PREFIX}FORWARD`;
-  const dnat = [
-    `! -i ${cluster} -j RETURN`,
-    '-m addrtype ! --dst-type LOCAL -j RETURN',
-    ...ruleset.redirects.map(
-      (r) => `-p ${r.protocol} -m ${r.protocol} --dport ${r.port} -j DNAT --to-destination ${withPort(r.target, r.targetPort)}`,
-    ),
-  ];
-  if (ruleset.fallback) dnat.push(`-j DNAT --to-destination ${ruleset.fallback.text}`);
+  const input = `${CHAIN_PREFIX}INPUT`;
+  const dnat = natHeader(ruleset);
+  for (const r of ruleset.redirects) dnat.push(...redirectRules(r));
+  dnat.push(...fallbackRules(ruleset.fallback?.targets ?? []));
   const filter = [
     `-i ${cluster} -o ${egress} -m conntrack --ctstate DNAT -j ACCEPT`,
     `-i ${egress} -o ${cluster} -m conntrack --ctstate DNAT -j ACCEPT`,
   ];
   if (ruleset.logDrops) filter.push(`-j LOG --log-prefix "${DROP_LOG_PREFIX}" --log-level 7`);
   filter.push('-j DROP');
+  const unreachable = ruleset.family === 4 ? 'icmp-port-unreachable' : 'icmp6-port-unreachable';
+  // No server of the pod answers the LAN; replies, ICMP (neighbour discovery) and VRRP pass.
+  const inputRules = [
+    `! -i ${egress} -j RETURN`,
+    '-m conntrack --ctstate RELATED,ESTABLISHED -j RETURN',
+    '-p tcp -j REJECT --reject-with tcp-reset',
+    `-p udp -j REJECT --reject-with ${unreachable}`,
+    `-p sctp -j REJECT --reject-with ${unreachable}`,
+  ];
   return {
     nat: {
       chains: new Map([
         [prerouting, dnat],
-        [postrouting, [`-o ${egress} -j SNAT --to-source ${ruleset.source.text}`]],
+        // VRRP adverts keep their own source, so that keepalived's peers tell the routers apart.
+        [postrouting, [`-o ${egress} -p 112 -j RETURN`, `-o ${egress} -j SNAT --to-source ${ruleset.source.text}`]],
       ]),
       jumps: [
         { from: 'PREROUTING', spec: `-j ${prerouting}` },
         { from: 'POSTROUTING', spec: `-j ${postrouting}` },
       ],
     },
-    filter: { chains: new Map([[forward, filter]]), jumps: [{ from: 'FORWARD', spec: `-j ${forward}` }] },
+    filter: {
+      chains: new Map([
+        [forward, filter],
+        [input, inputRules],
+      ]),
+      jumps: [
+        { from: 'FORWARD', spec: `-j ${forward}` },
+        { from: 'INPUT', spec: `-j ${input}` },
+      ],
+    },
   };
 }
 

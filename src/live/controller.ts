@@ -9,7 +9,7 @@
  */
 import type { Logger } from 'pino';
 import type { Config, Environment, ReadFile } from '../config/config.js';
-import { type Ruleset, rulesetFor } from '../firewall/ruleset.js';
+import { type LocalPort, type Ruleset, noAnswers, rulesetFor } from '../firewall/ruleset.js';
 import type { RouterMetrics } from '../observe/metrics.js';
 import type { Readiness } from '../observe/status-server.js';
 import { type Problem, formatProblem } from '../problem.js';
@@ -21,6 +21,9 @@ import { type FileWatch, watchFiles } from './watch.js';
 
 /** The legacy router announced the source twice: at once, and again 2 s later. */
 const REANNOUNCE_AFTER_MS = 2000;
+
+/** Ports of the pod's own servers that no redirect, not even the fallback, may capture. */
+export const localPortsOf = (config: Config): LocalPort[] => (config.statusPort ? [{ protocol: 'tcp', port: config.statusPort }] : []);
 
 export interface ControllerOptions {
   env: Environment;
@@ -142,7 +145,7 @@ export class RouterController {
   }
 
   private desiredRuleset(config: Config): Ruleset | undefined {
-    return rulesetFor(config);
+    return rulesetFor(config, noAnswers, { localPorts: localPortsOf(config) });
   }
 
   private async sync(kind: SyncKind): Promise<boolean> {

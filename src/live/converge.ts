@@ -12,6 +12,8 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Ruleset } from '../firewall/ruleset.js';
+import { iptablesCommands } from '../firewall/iptables.js';
+import { changedRules, renderIptablesUpdate, renderNftablesUpdate } from '../firewall/update.js';
 import { buildPlan } from '../plan/build.js';
 import type { Observed } from '../plan/observed.js';
 import { planReannouncements } from '../plan/announce.js';
@@ -41,24 +43,24 @@ export function networkKey(config: Config): string {
 
 /**
  * The transaction that turns the applied ruleset into the desired one, touching only what
- * changed; undefined when only a whole replacement will do.
- * TODO(lead): wire the element-level renderers of src/firewall once they land.
+ * changed: empty input when nothing did, undefined when only a whole replacement will do.
  */
 function renderFirewallUpdate(
-  _before: Ruleset,
-  _after: Ruleset,
-  _backend: Observed['firewallBackend'],
+  before: Ruleset | undefined,
+  after: Ruleset | undefined,
+  backend: Observed['firewallBackend'],
 ): { argv: string[]; input: string; changes: number } | undefined {
-  return undefined;
+  if (!before || !after) return before === after ? { argv: [], input: '', changes: 0 } : undefined;
+  const input = backend === 'nftables' ? renderNftablesUpdate(before, after) : renderIptablesUpdate(before, after);
+  if (input === undefined) return undefined;
+  const argv = backend === 'nftables' ? ['nft', '-f', '-'] : [iptablesCommands(after.family).restore, '--noflush'];
+  return { argv, input, changes: input === '' ? 0 : changedRules(before, after).length || 1 };
 }
 
-const sameRuleset = (a: Ruleset | undefined, b: Ruleset | undefined): boolean => JSON.stringify(a) === JSON.stringify(b);
-
 async function partial(applied: AppliedState, desired: Config, ruleset: Ruleset | undefined, log: Logger): Promise<ConvergeResult | undefined> {
-  if (sameRuleset(applied.ruleset, ruleset)) return { ok: true, applied: { ...applied, config: desired }, changes: 0, announce: [], reannounce: [] };
-  if (!applied.ruleset || !ruleset) return undefined;
   const update = renderFirewallUpdate(applied.ruleset, ruleset, applied.backend);
   if (!update) return undefined;
+  if (update.input === '') return { ok: true, applied: { ...applied, config: desired, ruleset }, changes: 0, announce: [], reannounce: [] };
   const started = performance.now();
   const result = await runCommand(update.argv, update.input);
   if (!result.ok) {
@@ -90,7 +92,7 @@ export async function converge(
   const backend = observed.value.firewallBackend;
   // The safety net keeps a firewall that is already right: replacing 100,000 map elements every
   // minute would cost a second of CPU and reset every counter for nothing.
-  const firewallUnchanged = sameNetwork && applied.backend === backend && sameRuleset(applied.ruleset, ruleset);
+  const firewallUnchanged = sameNetwork && applied.backend === backend && renderFirewallUpdate(applied.ruleset, ruleset, backend)?.input === '';
   if (firewallUnchanged && (await firewallPresent(backend, desired.family))) {
     plan.steps = plan.steps.filter((step) => step.kind !== 'firewall');
   }

@@ -2,7 +2,7 @@
 import type { Config } from '../config/config.js';
 import { emptySnapshot, iptablesCommands, renderIptablesConverge, wantedSnapshot } from '../firewall/iptables.js';
 import { renderNftables } from '../firewall/nftables.js';
-import { type Ruleset, rulesetFor } from '../firewall/ruleset.js';
+import { type Ruleset, noAnswers, rulesetFor } from '../firewall/ruleset.js';
 import { type Result, fail, ok } from '../problem.js';
 import { planAnnouncements } from './announce.js';
 import { planBackendSwitch } from './backend-switch.js';
@@ -33,7 +33,7 @@ export function firewallStep(ruleset: Ruleset, backend: Observed['firewallBacken
 export function buildPlan(config: Config, observed: Observed, resolved?: Ruleset): Result<Plan> {
   const problems = preflight(config, observed);
   if (problems.length > 0) return fail(...problems);
-  const ruleset = resolved ?? rulesetFor(config);
+  const ruleset = resolved ?? rulesetFor(config, noAnswers);
   const steps: Step[] = ruleset ? [firewallStep(ruleset, observed.firewallBackend, observed)] : [];
   // The other backend's rules go only once this run's ruleset is in place.
   steps.push(...planBackendSwitch(config, observed));

@@ -225,13 +225,14 @@ export class Topology {
     };
   }
 
-  /** Connects from a namespace (the client pod by default) to each target once. */
-  async probe(targets: readonly string[], options: { from?: string; timeoutMs?: number } = {}): Promise<ProbeResult[]> {
+  /** Connects from a namespace (the client pod by default) to each target once (or `count` times). */
+  async probe(targets: readonly string[], options: { from?: string; timeoutMs?: number; count?: number } = {}): Promise<ProbeResult[]> {
     const out = await this.exec(options.from ?? this.ns.client, [
       process.execPath,
       `${FIXTURES}/probe-client.mjs`,
       '--timeout',
       String(options.timeoutMs ?? 1500),
+      ...(options.count === undefined ? [] : ['--count', String(options.count)]),
       ...targets,
     ]);
     return JSON.parse(out) as ProbeResult[];

@@ -26,6 +26,16 @@ describe('egress-router validate', () => {
     ]);
   });
 
+  it('prints names as written and says they are resolved when the router runs', async () => {
+    const result = await run(['validate', '-'], {}, '80 tcp DB.example.com 5432\nbackup.example.com.\n');
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.split('\n')).toEqual([
+      'line 1: tcp port 80 -> db.example.com:5432',
+      'line 2: fallback, everything else -> backup.example.com',
+      'stdin: OK, 1 redirect and a fallback, no addresses, 2 destinations by name (resolved when the router runs)',
+    ]);
+  });
+
   it('prints each error with its line number and exits 1', async () => {
     const result = await run(['validate', '-'], {}, '80 tcp 203.0.113.25\n80 tcp 203.0.113.26\n70000 udp 203.0.113.26\n');
     expect(result.exitCode).toBe(1);
@@ -54,6 +64,12 @@ describe('the entrypoint', () => {
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('tcp . 8080 : 203.0.113.26 . 80');
     expect(result.stdout).toContain('dnat ip to 203.0.113.27');
+  });
+
+  it('prints a rule whose name is not resolved as refusing connections, not as going to the fallback', async () => {
+    const result = await run([], { ...BASE, EGRESS_DESTINATION: '5432 tcp db.example.com\n203.0.113.27', EGRESS_ROUTER_MODE: 'unit-test' });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('tcp . 5432 : accept');
   });
 
   it('prints the iptables rules in unit-test mode with EGRESS_ROUTER_FIREWALL=iptables', async () => {

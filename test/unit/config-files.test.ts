@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/config.js';
+import { destinationText } from '../../src/config/destinations.js';
 import { MAX_FILE_BYTES, readTextFile } from '../../src/system/files.js';
 import { formatProblem } from '../../src/problem.js';
 import { MAX_RULES, bigList, replaceLine } from './fuzz/big-list.js';
@@ -145,7 +146,7 @@ describe('large and CRLF files', () => {
     expect(rules).toHaveLength(list.lines);
     for (const n of [1, 65536, list.lines]) {
       const rule = rules[n - 1]!;
-      expect(`${rule.port}/${rule.protocol} -> ${rule.target.text}:${rule.targetPort}`).toBe(list.rule(n));
+      expect(`${rule.port}/${rule.protocol} -> ${destinationText(rule.target)}:${rule.targetPort}`).toBe(list.rule(n));
       expect(rule.line).toBe(n);
     }
   });

@@ -1,6 +1,7 @@
 /** Environment in, typed configuration out. */
 import { describe, expect, it } from 'vitest';
 import { type Environment, type ReadFile, parseConfig, withEnvFile } from '../../src/config/config.js';
+import { destinationText } from '../../src/config/destinations.js';
 import { formatProblem } from '../../src/problem.js';
 
 const BASE: Environment = { EGRESS_SOURCE: '192.168.12.99/24', EGRESS_GATEWAY: '192.168.12.1', EGRESS_DESTINATION: '80 tcp 203.0.113.25' };
@@ -75,7 +76,7 @@ describe('configuration from the environment', () => {
   it('reads the list from EGRESS_DESTINATION_FILE and names the file in errors', () => {
     const env = { ...BASE, EGRESS_DESTINATION: undefined, EGRESS_DESTINATION_FILE: '/etc/egress/list' };
     const ok = parseConfig(env, files({ '/etc/egress/list': '80 tcp 203.0.113.25\n203.0.113.27\n' }));
-    expect(ok.ok && ok.value.destinations?.fallback?.target.text).toBe('203.0.113.27');
+    expect(ok.ok && destinationText(ok.value.destinations!.fallback!.target)).toBe('203.0.113.27');
     expect(errors(env, files({ '/etc/egress/list': '80 tcp 1.2.3' }))).toEqual([
       "EGRESS_DESTINATION_FILE /etc/egress/list line 1: invalid address '1.2.3': not a valid IPv4 or IPv6 address (in '80 tcp 1.2.3')",
     ]);

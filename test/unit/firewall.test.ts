@@ -18,11 +18,13 @@ const RULESET: Ruleset = {
   egressInterface: 'macvlan0',
   source: v4('192.168.12.99'),
   redirects: [
-    { protocol: 'tcp', port: 80, target: v4('203.0.113.25'), targetPort: 80 },
-    { protocol: 'udp', port: 53, target: v4('203.0.113.26'), targetPort: 5353 },
-    { protocol: 'sctp', port: 9, target: v4('203.0.113.26'), targetPort: 9 },
+    { protocol: 'tcp', port: 80, targets: [v4('203.0.113.25')], targetPort: 80 },
+    { protocol: 'udp', port: 53, targets: [v4('203.0.113.26')], targetPort: 5353 },
+    { protocol: 'sctp', port: 9, targets: [v4('203.0.113.26')], targetPort: 9 },
   ],
-  fallback: v4('203.0.113.27'),
+  fallback: { targets: [v4('203.0.113.27')] },
+  localPorts: [],
+  perRuleCounters: true,
   logDrops: false,
 };
 
@@ -41,11 +43,15 @@ describe('nftables rendering', () => {
     expect(text).toContain('iifname "eth0" fib daddr type local dnat ip to meta l4proto . th dport map @redirects');
   });
 
-  it('puts the fallback after the map lookup', () => {
-    const lookup = text.indexOf('map @redirects');
-    const fallback = text.indexOf('dnat ip to 203.0.113.27');
+  it('goes to the fallback after the map lookups, and the fallback translates to its address', () => {
+    const prerouting = text.slice(text.indexOf('chain prerouting'));
+    const lookup = prerouting.indexOf('map @redirects');
+    const verdicts = prerouting.indexOf('vmap @verdicts');
+    const fallback = prerouting.indexOf('goto fallback');
     expect(lookup).toBeGreaterThan(0);
-    expect(fallback).toBeGreaterThan(lookup);
+    expect(verdicts).toBeGreaterThan(lookup);
+    expect(fallback).toBeGreaterThan(verdicts);
+    expect(text).toContain('\tchain fallback {\n\t\tcounter name fallback_connections dnat ip to 203.0.113.27\n\t}');
   });
 
   it('has no fallback rule without a fallback, so unlisted ports reach the pod and are refused', () => {
@@ -58,8 +64,8 @@ describe('nftables rendering', () => {
 
   it('forwards only redirected connections and their replies, and counts the rest as drops', () => {
     const forward = text.slice(text.indexOf('chain forward'));
-    expect(forward).toContain('iifname "eth0" oifname "macvlan0" ct status dnat accept');
-    expect(forward).toContain('iifname "macvlan0" oifname "eth0" ct status dnat accept');
+    expect(forward).toContain('iifname "eth0" oifname "macvlan0" ct status dnat counter name fallback_out accept');
+    expect(forward).toContain('iifname "macvlan0" oifname "eth0" ct status dnat counter name fallback_in accept');
     expect(forward).toContain('counter name forward_dropped drop');
     expect(forward).not.toContain('log prefix');
     expect(renderNftables({ ...RULESET, logDrops: true })).toContain('log prefix "egress-router drop: " level debug');
@@ -71,7 +77,7 @@ describe('nftables rendering', () => {
 
   it('renders IPv6 with the ip6 family and address type', () => {
     const v6 = (t: string) => ({ family: 6 as const, text: t });
-    const text6 = renderNftables({ ...RULESET, family: 6, source: v6('2001:db8::99'), redirects: [{ protocol: 'tcp', port: 80, target: v6('2001:db8::25'), targetPort: 8080 }], fallback: v6('2001:db8::27') });
+    const text6 = renderNftables({ ...RULESET, family: 6, source: v6('2001:db8::99'), redirects: [{ protocol: 'tcp', port: 80, targets: [v6('2001:db8::25')], targetPort: 8080 }], fallback: { targets: [v6('2001:db8::27')] } });
     expect(text6).toContain('table ip6 egress_router {');
     expect(text6).toContain('type inet_proto . inet_service : ipv6_addr . inet_service');
     expect(text6).toContain('tcp . 80 : 2001:db8::25 . 8080');
@@ -85,7 +91,7 @@ describe('iptables rendering', () => {
 
   it('owns a chain per hook, reached from the built-in chain by one jump', () => {
     expect([...wanted.nat.chains.keys()]).toEqual(['EGRESS-ROUTER-PREROUTING', 'EGRESS-ROUTER-POSTROUTING']);
-    expect([...wanted.filter.chains.keys()]).toEqual(['EGRESS-ROUTER-FORWARD']);
+    expect([...wanted.filter.chains.keys()]).toEqual(['EGRESS-ROUTER-FORWARD', 'EGRESS-ROUTER-INPUT']);
     expect(wanted.nat.jumps).toEqual([
       { from: 'PREROUTING', spec: '-j EGRESS-ROUTER-PREROUTING' },
       { from: 'POSTROUTING', spec: '-j EGRESS-ROUTER-POSTROUTING' },
@@ -154,7 +160,7 @@ describe('iptables rendering', () => {
 
   it('brackets IPv6 targets with ports', () => {
     const v6 = (t: string) => ({ family: 6 as const, text: t });
-    const snapshot = wantedSnapshot({ ...RULESET, family: 6, source: v6('2001:db8::99'), redirects: [{ protocol: 'tcp', port: 80, target: v6('2001:db8::25'), targetPort: 80 }], fallback: undefined });
+    const snapshot = wantedSnapshot({ ...RULESET, family: 6, source: v6('2001:db8::99'), redirects: [{ protocol: 'tcp', port: 80, targets: [v6('2001:db8::25')], targetPort: 80 }], fallback: undefined });
     expect(snapshot.nat.chains.get('EGRESS-ROUTER-PREROUTING')).toContain('-p tcp -m tcp --dport 80 -j DNAT --to-destination [2001:db8::25]:80');
   });
 });

@@ -5,7 +5,7 @@
  * family, and no place for this project's own settings: what it cannot say is refused, with why.
  */
 import type { Config } from '../../config/config.js';
-import type { Redirect } from '../../config/destinations.js';
+import { type Redirect, destinationText, isHostName } from '../../config/destinations.js';
 import { type Problem, problem } from '../../problem.js';
 import { macvlanRequest } from './macvlan.js';
 import { type Fields, describeObject, metadataFor } from './objects.js';
@@ -35,11 +35,17 @@ function inexpressible(config: Config): string | undefined {
   }
   if (config.mode === 'unit-test') return 'EGRESS_ROUTER_MODE is unit-test, which only prints rules; there is no router to migrate';
   if (config.dryRun) return 'EGRESS_ROUTER_DRY_RUN is set; an EgressRouter cannot be a dry run';
+  const list = config.destinations;
+  const named = list ? [...list.redirects, ...(list.fallback ? [list.fallback] : [])].filter((r) => isHostName(r.target)) : [];
+  if (named.length > 0) {
+    const where = named.map((r) => `line ${r.line} (${destinationText(r.target)})`).join(', ');
+    return `the destination list names hosts by DNS name on ${where}; an EgressRouter takes IP addresses only (use --to multus to keep the names)`;
+  }
   return undefined;
 }
 
 const redirectRule = (r: Redirect): Fields => ({
-  destinationIP: r.target.text,
+  destinationIP: destinationText(r.target),
   port: r.port,
   protocol: r.protocol.toUpperCase(),
   // The resource defaults targetPort to port; writing it only where it differs keeps the intent visible.
@@ -50,13 +56,14 @@ function redirectSpec(config: Config): Fields {
   const list = config.destinations;
   const spec: Fields = {};
   if (list && list.redirects.length > 0) spec.redirectRules = list.redirects.map(redirectRule);
-  if (list?.fallback) spec.fallbackIP = list.fallback.target.text;
+  if (list?.fallback) spec.fallbackIP = destinationText(list.fallback.target);
   return spec;
 }
 
 function describeRouter(config: Config, master: string | undefined): string {
   const rules = config.destinations?.redirects.length ?? 0;
-  const fallback = config.destinations?.fallback?.target.text;
+  const fallbackTarget = config.destinations?.fallback?.target;
+  const fallback = fallbackTarget && destinationText(fallbackTarget);
   const nic = master ? `, macvlan on ${master}` : '';
   const redirects =
     rules === 0 ? `every port to ${fallback}` : `${rules} redirect rule${rules === 1 ? '' : 's'}, ${fallback ? `fallback ${fallback}` : 'no fallback'}`;

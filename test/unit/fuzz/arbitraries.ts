@@ -4,13 +4,13 @@
  * look-alikes an attacker would try), and plain noise.
  */
 import fc from 'fast-check';
-import { type ExpectedRule, type Family, type Protocol, type Target, formatIPv6 } from './reference.js';
+import { type Destination, type ExpectedRule, type Family, type Protocol, formatIPv6 } from './reference.js';
 
 export interface Spelled {
   /** As written in the list. */
   text: string;
   /** As the parser must return it. */
-  target: Target;
+  target: Destination;
 }
 
 const byte = fc.integer({ min: 0, max: 255 });
@@ -73,6 +73,29 @@ export const ipv6 = fc
 
 export const addressOf = (family: Family): fc.Arbitrary<Spelled> => (family === 4 ? ipv4 : ipv6);
 
+const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+const letter = fc.constantFrom(...LETTERS);
+const labelChar = fc.constantFrom(...`${LETTERS}0123456789-`);
+const alphanumeric = fc.constantFrom(...`${LETTERS}0123456789`);
+/** A DNS label: 1-63 letters, digits and hyphens, no hyphen at either end; the last starts with a letter. */
+const label = (first: fc.Arbitrary<string>) =>
+  fc
+    .tuple(first, fc.string({ unit: labelChar, maxLength: 61 }), alphanumeric, fc.boolean())
+    .map(([a, middle, z, short]) => (short ? a : `${a}${middle}${z}`));
+
+/** A valid DNS name, in mixed case and sometimes with a trailing dot, and the name it stands for. */
+export const hostName = fc
+  .tuple(fc.array(label(alphanumeric), { minLength: 1, maxLength: 3 }), label(letter), fc.boolean())
+  .filter(([labels, last]) => [...labels, last].join('.').length <= 253)
+  .chain(([labels, last, dot]) => {
+    const name = [...labels, last].join('.');
+    return fc.mixedCase(fc.constant(name)).map((spelled): Spelled => ({ text: dot ? `${spelled}.` : spelled, target: { name } }));
+  });
+
+/** Mostly addresses of the family, sometimes a name. */
+export const destinationOf = (family: Family): fc.Arbitrary<Spelled> =>
+  fc.oneof({ arbitrary: addressOf(family), weight: 3 }, { arbitrary: hostName, weight: 1 });
+
 export const port = fc.integer({ min: 1, max: 65535 });
 const protocol = fc.constantFrom<Protocol>('tcp', 'udp', 'sctp');
 
@@ -106,7 +129,7 @@ const layout = fc.record({
 
 const ruleSpec = (family: Family): fc.Arbitrary<RuleSpec> =>
   fc
-    .record({ port, protocol, address: addressOf(family), remotePort: fc.option(port, { nil: undefined }), layout })
+    .record({ port, protocol, address: destinationOf(family), remotePort: fc.option(port, { nil: undefined }), layout })
     .chain((r) => fc.mixedCase(fc.constant(r.protocol)).map((protocolText) => ({ ...r, protocolText })));
 
 export interface ValidList {
@@ -116,7 +139,7 @@ export interface ValidList {
   /** The full text, with the chosen line ends. */
   text: string;
   redirects: ExpectedRule[];
-  fallback: { line: number; target: Target } | undefined;
+  fallback: { line: number; target: Destination } | undefined;
 }
 
 /** Joins lines with LF or CRLF, per line, with or without a final line end. */
@@ -129,7 +152,7 @@ export const validList: fc.Arbitrary<ValidList> = fc.constantFrom<Family>(4, 6).
   fc
     .record({
       rules: fc.uniqueArray(ruleSpec(family), { selector: (r) => `${r.port}/${r.protocol}`, maxLength: 20 }),
-      fallback: fc.option(fc.record({ address: addressOf(family), lead: optionalBlanks, tail: fc.tuple(optionalBlanks, trailing).map(([b, t]) => b + t) }), {
+      fallback: fc.option(fc.record({ address: destinationOf(family), lead: optionalBlanks, tail: fc.tuple(optionalBlanks, trailing).map(([b, t]) => b + t) }), {
         nil: undefined,
       }),
       after: fc.array(filler, { maxLength: 2 }),
@@ -159,7 +182,7 @@ export const validList: fc.Arbitrary<ValidList> = fc.constantFrom<Family>(4, 6).
 /** Characters that look harmless, or like digits, or like blanks, or end a line where they should not. */
 export const INSERTIONS = [
   '\t', ' ', '\r', '\0', '\v', '\f', '\u0085', '\u00a0', '\u2028', '\u3000', '\ufeff', '\u200b',
-  '٣', '８', '𝟠', '\ud800', '+', '-', 'e', 'E', '.', ':', '0', '#', '%', '/', '[', ']', 'x', 'é',
+  '٣', '８', '𝟠', '\ud800', '+', '-', 'e', 'E', '.', ':', '0', '#', '%', '/', '[', ']', 'x', 'é', '\u212a', '_',
 ] as const;
 
 /** Fields that are near misses (and a few that are fine) for every column. */
@@ -175,6 +198,10 @@ export const FIELDS = [
   'ff02::1', '1.2.3', '1.2.3.4.5', '1.2.3.4/32', '2001:db8::1%eth0', '[2001:db8::1]', '٣.1.1.1', '１.2.3.4', '203.0.113.١', '203.0.113.1',
   '2001:db8::1', '2001:DB8:0:0:0:0:0:1', '2001:0db8::0001', '::1.2.3.4', '64:ff9b::1.2.3.4', '1::2:3:4:5:6:7', '2001:db8::01.2.3.4',
   '2001:db8:::1', '12345::1', '0x7f.1', '1.1', '3232235777', '203.0.113.1.', '.203.0.113.1',
+  // names
+  'db.example.com', 'DB.Example.COM.', 'example', 'exa_mple.com', '-db.example.com', 'db-.example.com', 'db..example.com',
+  'db.example.com..', '.db.example.com', 'db.1example', '1.2.3.com', `${'a'.repeat(64)}.com`, `${'a'.repeat(63)}.com`, 'xn--bcher-kva.example',
+  'ex\u212aample.com', 'exämple.com', '203.0.113.8e1', 'db.example.c0m', `${'a.'.repeat(126)}com`, `${'a.'.repeat(125)}com`,
 ] as const;
 
 /** Valid addresses of each family, to put a rule in the wrong family. */

@@ -7,7 +7,7 @@
 import { expect } from 'vitest';
 import type { DestinationList, ParsedList } from '../../../src/config/destinations.js';
 import type { Problem } from '../../../src/problem.js';
-import { type Family, quotedTexts, referenceAddress, referenceParse, referencePort, referenceRuleText } from './reference.js';
+import { type Destination, type Family, isName, quotedTexts, referenceAddress, referenceName, referenceParse, referencePort, referenceRuleText } from './reference.js';
 
 /**
  * A message quotes at most two texts of 80 characters, each escaped to at most 10 characters
@@ -22,7 +22,11 @@ export const MAX_MESSAGE = 2000;
 export function forbiddenRules(list: DestinationList, lines: readonly string[], clean: boolean): string[] {
   const wrong: string[] = [];
   const seen = new Set<string>();
-  const checkTarget = (what: string, target: { family: Family; text: string }) => {
+  const checkTarget = (what: string, target: Destination) => {
+    if (isName(target)) {
+      if (referenceName(target.name)?.name !== target.name) wrong.push(`${what}: ${target.name} is not a name in canonical form`);
+      return;
+    }
     const again = referenceAddress(target.text);
     if (!again || again.text !== target.text || again.family !== target.family) wrong.push(`${what}: ${target.text} is not a canonical unicast address of its family`);
     if (target.family !== list.family) wrong.push(`${what}: family ${target.family} in an IPv${list.family} list`);

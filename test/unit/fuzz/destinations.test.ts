@@ -7,9 +7,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseUnicastAddress } from '../../../src/config/address.js';
 import { parseDestinations, parsePort } from '../../../src/config/destinations.js';
-import { FIELDS, INSERTIONS, anyText, ipv4, ipv6, joinLines, mutatedList, mutation, mutate, tokenSoup, validList } from './arbitraries.js';
+import { FIELDS, INSERTIONS, anyText, hostName, ipv4, ipv6, joinLines, mutatedList, mutation, mutate, tokenSoup, validList } from './arbitraries.js';
 import { checkParse } from './check.js';
-import { type Family, referenceAddress, referencePort, referenceProtocol } from './reference.js';
+import { type Family, isName, referenceAddress, referenceName, referencePort, referenceProtocol } from './reference.js';
+import { parseHostName } from '../../../src/config/hostname.js';
 
 const INLINE = 'EGRESS_DESTINATION';
 const FILE = 'EGRESS_DESTINATION_FILE /etc/egress/destinations';
@@ -70,6 +71,37 @@ describe('the parser agrees with the reference on single fields', () => {
   });
 });
 
+describe('the parser agrees with the reference on DNS names', () => {
+  const nameLike = fc.oneof(
+    hostName.map((n) => n.text),
+    fc.constantFrom(...FIELDS),
+    fc.string({ unit: fc.constantFrom('a', 'Z', 'k', '0', '9', '-', '.', '_', 'é', '\u212a', '\u0130'), maxLength: 24 }),
+    fc.tuple(hostName, fc.constantFrom(...INSERTIONS), fc.nat()).map(([n, c, at]) => n.text.slice(0, at % (n.text.length + 1)) + c + n.text.slice(at % (n.text.length + 1))),
+  );
+  it('parseHostName accepts exactly the grammar’s names, in lower case without the trailing dot', () => {
+    fc.assert(
+      fc.property(nameLike, (text) => {
+        const parsed = parseHostName(text);
+        expect(parsed.ok ? parsed.host : undefined).toEqual(referenceName(text));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('a rule with a name is kept with the name, whatever the family of the source', () => {
+    fc.assert(
+      fc.property(hostName, family, (name, sourceFamily) => {
+        const { list, problems } = parseDestinations(`5432 tcp ${name.text}\n${name.text}`, { origin: INLINE, family: sourceFamily });
+        expect(problems).toEqual([]);
+        expect(list.redirects.map((r) => r.target)).toEqual([name.target]);
+        expect(list.fallback?.target).toEqual(name.target);
+        expect(list.family).toBe(sourceFamily);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('valid lists round-trip', () => {
   it('every generated rule comes back exactly, in order, with its line, and nothing else', () => {
     fc.assert(
@@ -78,20 +110,22 @@ describe('valid lists round-trip', () => {
         expect(parsed.problems).toEqual([]);
         expect(parsed.list.redirects).toEqual(list.redirects);
         expect(parsed.list.fallback).toEqual(list.fallback);
-        const hasRules = list.redirects.length > 0 || list.fallback !== undefined;
-        expect(parsed.list.family).toBe(withFamily || hasRules ? list.family : undefined);
+        // Names have no family: only an address (or the source) gives the list one.
+        const hasAddresses = [...list.redirects, ...(list.fallback ? [list.fallback] : [])].some((r) => !isName(r.target));
+        expect(parsed.list.family).toBe(withFamily || hasAddresses ? list.family : undefined);
       }),
       { numRuns: 300 },
     );
   });
 
-  it('a valid list is refused as a whole when the source has the other family, one problem per rule', () => {
+  it('a valid list is refused when the source has the other family, one problem per address; names stay', () => {
     fc.assert(
       fc.property(validList, (list) => {
         const other: Family = list.family === 4 ? 6 : 4;
         const parsed = parseDestinations(list.text, { origin: INLINE, family: other });
         checkParse(list.text, parsed, { origin: INLINE, family: other });
-        expect(parsed.problems).toHaveLength(list.redirects.length + (list.fallback ? 1 : 0));
+        const rules = [...list.redirects, ...(list.fallback ? [list.fallback] : [])];
+        expect(parsed.problems).toHaveLength(rules.filter((r) => !isName(r.target)).length);
       }),
       { numRuns: 100 },
     );

@@ -1,7 +1,8 @@
 /**
  * An independent reading of the destination grammar, written from its specification (issue 2,
  * docs of src/config/destinations.ts) and not from the parser's code: ports by digit arithmetic,
- * IPv4 by octet arithmetic, IPv6 through the WHATWG URL parser instead of ip-num. The fuzz tests
+ * IPv4 by octet arithmetic, IPv6 through the WHATWG URL parser instead of ip-num, DNS names by
+ * character codes instead of regular expressions. The fuzz tests
  * compare the parser with it line by line, so a disagreement is either a parser bug or a
  * misreading here, and both are worth a look.
  */
@@ -15,18 +16,27 @@ export interface Target {
   text: string;
 }
 
+/** A destination named by DNS: lower case, without a trailing dot. */
+export interface NameTarget {
+  name: string;
+}
+
+export type Destination = Target | NameTarget;
+
+export const isName = (d: Destination): d is NameTarget => 'name' in d;
+
 export interface ExpectedRule {
   line: number;
   protocol: Protocol;
   port: number;
-  target: Target;
+  target: Destination;
   targetPort: number;
 }
 
 export interface Expected {
   family: Family | undefined;
   redirects: ExpectedRule[];
-  fallback?: { line: number; target: Target };
+  fallback?: { line: number; target: Destination };
   /** The lines that must be reported, once each, in order. */
   errorLines: number[];
 }
@@ -132,6 +142,41 @@ export function referenceAddress(text: string): Target | undefined {
   return { family: 6, text: formatIPv6(groups) };
 }
 
+const isLowerLetter = (code: number): boolean => code >= 97 && code <= 122;
+const isDigit = (code: number): boolean => code >= 48 && code <= 57;
+const HYPHEN = 45;
+
+/**
+ * A DNS name as the grammar allows it (src/config/hostname.ts's specification): one trailing dot
+ * dropped, ASCII letters folded to lower case and nothing else folded, at most 253 characters,
+ * at least two labels of 1-63 letters, digits and hyphens, no label starting or ending with a
+ * hyphen, and a last label that starts with a letter.
+ */
+export function referenceName(text: string): NameTarget | undefined {
+  const bare = text.endsWith('.') ? text.slice(0, -1) : text;
+  let name = '';
+  for (let i = 0; i < bare.length; i++) {
+    const code = bare.charCodeAt(i);
+    name += code >= 65 && code <= 90 ? String.fromCharCode(code + 32) : bare[i];
+  }
+  if (name.length === 0 || name.length > 253) return undefined;
+  const labels = name.split('.');
+  if (labels.length < 2) return undefined;
+  for (const label of labels) {
+    if (label.length === 0 || label.length > 63) return undefined;
+    if (label.charCodeAt(0) === HYPHEN || label.charCodeAt(label.length - 1) === HYPHEN) return undefined;
+    for (let i = 0; i < label.length; i++) {
+      const code = label.charCodeAt(i);
+      if (!isLowerLetter(code) && !isDigit(code) && code !== HYPHEN) return undefined;
+    }
+  }
+  if (!isLowerLetter(labels[labels.length - 1]!.charCodeAt(0))) return undefined;
+  return { name };
+}
+
+/** An address, else a name, else undefined. */
+export const referenceDestination = (text: string): Destination | undefined => referenceAddress(text) ?? referenceName(text);
+
 /** A line's rule text: without the line end's CR, the comment, and the blanks around it. */
 export function referenceRuleText(raw: string): string {
   let text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
@@ -159,20 +204,20 @@ function fields(text: string): string[] {
 }
 
 type LineReading =
-  | { kind: 'redirect'; protocol: Protocol; port: number; target: Target; targetPort: number }
-  | { kind: 'fallback'; target: Target }
+  | { kind: 'redirect'; protocol: Protocol; port: number; target: Destination; targetPort: number }
+  | { kind: 'fallback'; target: Destination }
   | { kind: 'invalid' };
 
 function readLine(text: string): LineReading {
   const f = fields(text);
   if (f.length === 1) {
-    const target = referenceAddress(f[0]!);
+    const target = referenceDestination(f[0]!);
     return target ? { kind: 'fallback', target } : { kind: 'invalid' };
   }
   if (f.length !== 3 && f.length !== 4) return { kind: 'invalid' };
   const port = referencePort(f[0]!);
   const protocol = referenceProtocol(f[1]!);
-  const target = referenceAddress(f[2]!);
+  const target = referenceDestination(f[2]!);
   const targetPort = f.length === 4 ? referencePort(f[3]!) : port;
   if (port === undefined || protocol === undefined || target === undefined || targetPort === undefined) return { kind: 'invalid' };
   return { kind: 'redirect', protocol, port, target, targetPort };
@@ -180,8 +225,8 @@ function readLine(text: string): LineReading {
 
 /**
  * What the grammar says of a whole list: the rules it holds, and which lines are wrong. A line
- * is wrong if it does not parse, follows the fallback, has the other family, or reuses a
- * (port, protocol) pair; a wrong line takes no part in the checks of the lines after it.
+ * is wrong if it does not parse, follows the fallback, has the other family (names have none),
+ * or reuses a (port, protocol) pair; a wrong line takes no part in the checks of the lines after it.
  */
 export function referenceParse(source: string, family?: Family): Expected {
   const expected: Expected = { family, redirects: [], errorLines: [] };
@@ -200,10 +245,12 @@ export function referenceParse(source: string, family?: Family): Expected {
       expected.errorLines.push(line);
       return;
     }
-    if (expected.family === undefined) expected.family = reading.target.family;
-    else if (expected.family !== reading.target.family) {
-      expected.errorLines.push(line);
-      return;
+    if (!isName(reading.target)) {
+      if (expected.family === undefined) expected.family = reading.target.family;
+      else if (expected.family !== reading.target.family) {
+        expected.errorLines.push(line);
+        return;
+      }
     }
     if (reading.kind === 'fallback') {
       expected.fallback = { line, target: reading.target };

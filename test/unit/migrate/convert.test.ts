@@ -163,6 +163,15 @@ describe('migrate to EgressRouter', () => {
     }
   });
 
+  it('refuses a list that names hosts by DNS name, naming the lines, since an EgressRouter takes addresses only', async () => {
+    const result = await run([workload({ env: env({ EGRESS_DESTINATION: '80 tcp 203.0.113.25\n5432 tcp db.example.com\nbackup.example.com\n' }) })]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(
+      'Pod egress: refused: the destination list names hosts by DNS name on line 2 (db.example.com), line 3 (backup.example.com); an EgressRouter takes IP addresses only (use --to multus to keep the names)',
+    );
+  });
+
   it('says which of the settings it dropped, and still converts', async () => {
     const result = await run([workload({ env: env({ EGRESS_ROUTER_DEBUG: '1' }) })]);
     expect(result.code).toBe(0);
@@ -251,6 +260,14 @@ describe('migrate to Multus', () => {
     const spec = printed(result.stdout)[1]!.spec;
     expect(spec.initContainers[0].image).toBe('registry.example.com/egress-router:1');
     expect(spec.containers.map((c: { image: string }) => c.image)).toEqual(['registry.example.com/egress-router:1', 'busybox']);
+  });
+
+  it('keeps a list that names hosts by DNS name, which this project’s router resolves', async () => {
+    const list = '5432 tcp db.example.com\nbackup.example.com\n';
+    const result = await run([workload({ env: env({ EGRESS_DESTINATION: list }) })], '--to', 'multus');
+    expect(result.code).toBe(0);
+    const router = printed(result.stdout)[1]!.spec.initContainers[0];
+    expect(router.env.find((e: { name: string }) => e.name === 'EGRESS_DESTINATION').value).toBe(list);
   });
 
   it('converts a router whose values it cannot see, and says they were not checked', async () => {
