@@ -192,7 +192,7 @@ export class NameWatcher {
   private logOutcome(name: string, previous: NameRecord, record: NameRecord, delayMs: number): void {
     const log = this.options.log;
     if (!log) return;
-    const fields = { name, family: this.options.family, addresses: record.addresses.map((a) => a.text), nextLookupMs: delayMs };
+    const fields = { host: name, family: this.options.family, addresses: record.addresses.map((a) => a.text), nextLookupMs: delayMs };
     if (record.last === 'failure') {
       const kept = record.addresses.length > 0 ? 'keeping the last answer' : 'no addresses yet';
       if (record.failures === 1) log.warn({ ...fields, error: record.error }, `lookup of ${name} failed; ${kept}, retrying with backoff`);
