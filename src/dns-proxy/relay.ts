@@ -13,11 +13,12 @@ import net from 'node:net';
 import os from 'node:os';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { type IpAddress, familyName, parseUnicastAddress, withPort } from '../config/address.js';
+import { type IpAddress, familyName, withPort } from '../config/address.js';
 import type { HealthChecker, HealthTarget } from '../health/checker.js';
 import type { NameWatcher } from '../names/watcher.js';
 import { type Problem, type Result, fail, ok, problem } from '../problem.js';
 import { type ProxyList, type ProxyRule, proxyNames, targetText } from './destinations.js';
+import { closeServer, listen, listenAddresses } from './listen.js';
 import { type PortMetrics, createRelayMetrics } from './metrics.js';
 import { DEFAULT_UPSTREAM_OPTIONS, type UpstreamOptions, candidateOrder, connectUpstream } from './upstream.js';
 
@@ -34,6 +35,8 @@ export interface RelayDeps {
   clusterInterface?: string;
   /** Injectable for tests; os.networkInterfaces by default. */
   networkInterfaces?: () => NodeJS.Dict<os.NetworkInterfaceInfo[]>;
+  /** Listen on these addresses instead of the cluster interface's (tests on loopback). */
+  listenOn?: IpAddress[];
   upstream?: Partial<UpstreamOptions>;
 }
 
@@ -58,34 +61,6 @@ interface Pair {
   upstream?: net.Socket;
   cancel?: () => void;
 }
-
-/** The cluster interface's addresses a client may connect to (link-local ones are not). */
-export function listenAddresses(name: string, interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]>): Result<IpAddress[]> {
-  const infos = interfaces[name];
-  const where = `interface ${name} (EGRESS_ROUTER_CLUSTER_INTERFACE)`;
-  if (!infos) return fail(problem('environment', where, 'not found in this network namespace; the relay listens only there'));
-  const addresses = infos.flatMap((info) => {
-    const parsed = parseUnicastAddress(info.address);
-    return parsed.ok ? [parsed.address] : [];
-  });
-  if (addresses.length === 0) return fail(problem('environment', where, 'has no address to listen on'));
-  return ok(addresses);
-}
-
-function listen(address: IpAddress, port: number, onConnection: (socket: net.Socket) => void): Promise<Result<net.Server>> {
-  return new Promise((resolve) => {
-    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, onConnection);
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      resolve(fail(problem('environment', `port ${port} on ${address.text}`, `cannot listen: ${error.code ?? error.message}`)));
-    });
-    server.listen({ host: address.text, port, backlog: 4096 }, () => {
-      server.removeAllListeners('error');
-      resolve(ok(server));
-    });
-  });
-}
-
-const closeServer = (server: net.Server) => new Promise<void>((resolve) => server.close(() => resolve()));
 
 class UserSpaceRelay implements Relay {
   private readonly ports = new Map<number, Port>();
@@ -114,7 +89,7 @@ class UserSpaceRelay implements Relay {
       if (this.ports.has(rule.port)) continue;
       const servers: net.Server[] = [];
       for (const address of this.addresses) {
-        const result = await listen(address, rule.port, (socket) => this.accept(rule.port, socket));
+        const result = await listen(address, rule.port, (socket) => this.accept(rule.port, socket), this.deps.log);
         if (result.ok) servers.push(result.value);
         else problems.push(...result.problems);
       }
@@ -291,7 +266,7 @@ export async function startDnsProxyRelay(list: ProxyList, deps: RelayDeps): Prom
   if (list.family !== deps.watcher.family) {
     return fail(problem('config', 'dns proxy', `the list is ${familyName(list.family)} but the name watcher resolves ${familyName(deps.watcher.family)}`));
   }
-  const addresses = listenAddresses(clusterInterface, (deps.networkInterfaces ?? os.networkInterfaces)());
+  const addresses = deps.listenOn ? ok(deps.listenOn) : listenAddresses(clusterInterface, (deps.networkInterfaces ?? os.networkInterfaces)());
   if (!addresses.ok) return addresses;
   const relay = new UserSpaceRelay(addresses.value, deps);
   const opened = await relay.openPorts(list);
