@@ -19,7 +19,7 @@ import type { NameWatcher } from '../names/watcher.js';
 import { type Problem, type Result, fail, ok, problem } from '../problem.js';
 import { type ProxyList, type ProxyRule, proxyNames, targetText } from './destinations.js';
 import { closeServer, listen, listenAddresses } from './listen.js';
-import { type PortMetrics, createRelayMetrics } from './metrics.js';
+import { type PortMetrics, type RelayMetrics, createRelayMetrics } from './metrics.js';
 import { DEFAULT_UPSTREAM_OPTIONS, type UpstreamOptions, candidateOrder, connectUpstream } from './upstream.js';
 
 /** The owner key under which the relay watches names and health-check targets. */
@@ -67,7 +67,7 @@ class UserSpaceRelay implements Relay {
   private readonly active = new Set<Pair>();
   private readonly unsubscribe: (() => void)[] = [];
   private readonly options: UpstreamOptions;
-  private readonly metrics;
+  private readonly metrics: RelayMetrics;
   private stopping = false;
   /** Per port, what the log last said it relays to. */
   private readonly reported = new Map<number, string>();
@@ -79,6 +79,7 @@ class UserSpaceRelay implements Relay {
     this.metrics = createRelayMetrics(deps.registry);
     this.metrics.setDestinations(() => this.destinationCounts());
     this.unsubscribe.push(deps.watcher.onChange((status) => this.nameChanged(status.name)));
+    this.unsubscribe.push(deps.health.onChange((target) => this.healthChanged(target)));
   }
 
   /** Opens listeners for every port of `list` not open yet; all or nothing. */
@@ -162,6 +163,20 @@ class UserSpaceRelay implements Relay {
       const up = this.addressesOf(rule).filter((address) => this.deps.health.isUp({ address, port: rule.targetPort })).length;
       return { port: rule.port, up, down: this.addressesOf(rule).length - up };
     });
+  }
+
+  /** Says when every address of a rule is out (they are then all tried anyway), and when one is back. */
+  private healthChanged(target: HealthTarget): void {
+    if (this.stopping) return;
+    for (const { rule } of this.ports.values()) {
+      if (rule.targetPort !== target.port) continue;
+      const addresses = this.addressesOf(rule);
+      if (!addresses.some((a) => a.text === target.address.text)) continue;
+      const up = addresses.filter((address) => this.deps.health.isUp({ address, port: rule.targetPort })).length;
+      const fields = { port: rule.port, destination: targetText(rule.target), up, addresses: addresses.length };
+      if (up === 0) this.deps.log.warn(fields, `port ${rule.port}: every address of ${targetText(rule.target)} failed its health checks; trying them all anyway`);
+      else if (up === 1 && this.deps.health.isUp(target)) this.deps.log.info(fields, `port ${rule.port}: ${withPort(target.address, target.port)} is back, ${up} of ${addresses.length} addresses in`);
+    }
   }
 
   private nameChanged(name: string): void {

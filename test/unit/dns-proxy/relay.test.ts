@@ -140,6 +140,19 @@ describe('the relay (loopback)', () => {
     expect(replies).toEqual(['127.0.0.2', '127.0.0.2', '127.0.0.2']);
   });
 
+  it('tries every address when the health checks took them all out, and says so', async () => {
+    answers['two.example.com'] = { ok: true, addresses: [A, B], ttlSeconds: 60 };
+    dead.add('127.0.0.2').add('127.0.0.3');
+    const port = await freePort();
+    await start(list(rule(port, { kind: 'name', name: 'two.example.com' }, eagerPort)));
+    await clock.advance(4000);
+    expect(logs.map((l) => l.msg)).toContain(`port ${port}: every address of two.example.com failed its health checks; trying them all anyway`);
+    expect(await exchange(port)).toBe('127.0.0.2');
+    dead.delete('127.0.0.3');
+    await clock.advance(4000);
+    expect(logs.map((l) => l.msg)).toContain(`port ${port}: 127.0.0.3:${eagerPort} is back, 1 of 2 addresses in`);
+  });
+
   it('resets connections to a name without addresses, says why, and relays once it resolves', async () => {
     const [unresolved, other] = [await freePort(), await freePort()];
     await start(list(rule(unresolved, { kind: 'name', name: 'later.example.com' }, eagerPort), rule(other, { kind: 'address', address: B }, eagerPort, 2)));
