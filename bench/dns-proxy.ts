@@ -402,9 +402,9 @@ function report(profile: DnsProxyProfile, samples: Map<string, Sample>): DnsProx
     ),
     '',
     ...CONTENDERS.map((c) => `- ${c.name}: ${c.describe}`),
-    '- haproxy resolves each `server-template` slot through libc at start (its default `init-addr`), so every slot of a name takes',
-    "  the same first address, and keeps it while the DNS answer still lists it: it sent every connection of a 2-address name to",
-    '  one address, and had no other to move to when that one died.',
+    '- haproxy resolves each `server-template` slot through libc at start (its default `init-addr`): in this benchmark every slot',
+    '  of the 2-address name held the same first address, and kept it while the DNS answer still listed it, so haproxy sent every',
+    "  connection to that one address (the column 'addresses ... used', counted before the death).",
   ];
   const relay = samples.get(RELAY.name)!;
   const checks = [
