@@ -11,13 +11,15 @@
  *   here), loaded in turn into the same router namespace, in interleaved rounds;
  * - start-up: process start to exit of `init` for a 3-rule list in a fresh pod, next to a model
  *   of the legacy script (bench/legacy-model.sh) in other fresh pods;
- * - memory: the peak RSS of an `init` run and of an idle legacy-mode router.
+ * - memory: the peak RSS of an `init` run and of an idle legacy-mode router;
+ * - the DNS proxy (bench/dns-proxy.ts): haproxy as the legacy image configured it, beside this
+ *   router's DNS proxy paths.
  *
  * It prints markdown tables and PASS/FAIL per target; a failed target makes the full run exit 1.
  *
  *   npm run bench                  full run (a few minutes); writes docs/benchmarks.svg
  *   npm run bench -- --smoke       small and fast, targets reported but not enforced (CI)
- *   options: --svg FILE | --no-svg
+ *   options: --svg FILE | --no-svg; --only dns-proxy (that section alone)
  */
 import { execa } from 'execa';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +32,7 @@ import { type Panel, renderChart } from './plot.js';
 import { LoadGenerator, type RateOptions } from './rate.js';
 import { describeMachine, fixed, int, loadAverage, markdownTable, mb, median, withSpread } from './report.js';
 import { LEGACY_MODEL, hasGnuTime, idleLegacyProcess, routerCommand, timedRun, useCopyOfBuild } from './runs.js';
+import { DNS_PROXY_FULL, DNS_PROXY_SMOKE, benchDnsProxy } from './dns-proxy.js';
 
 interface Profile {
   name: 'full' | 'smoke';
@@ -98,19 +101,21 @@ const SHAPE_NAMES: Record<Shape, string> = {
   legacy: 'legacy shape (a rule per redirect)',
 };
 
-function parseArgs(argv: string[]): { profile: Profile; svg: string | undefined } {
+function parseArgs(argv: string[]): { profile: Profile; svg: string | undefined; only: 'dns-proxy' | undefined } {
   let profile = FULL;
   let svg: string | undefined | null = null;
+  let only: 'dns-proxy' | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--smoke') profile = SMOKE;
     else if (arg === '--svg' && argv[i + 1]) svg = argv[++i]!;
     else if (arg === '--no-svg') svg = undefined;
-    else throw new Error(`unknown argument ${arg}; usage: bench [--smoke] [--svg FILE | --no-svg]`);
+    else if (arg === '--only' && argv[i + 1] === 'dns-proxy') only = argv[++i] as 'dns-proxy';
+    else throw new Error(`unknown argument ${arg}; usage: bench [--smoke] [--svg FILE | --no-svg] [--only dns-proxy]`);
   }
   // Only a full run replaces the committed plot unless told otherwise.
-  if (svg === null) svg = profile.name === 'full' ? `${ROOT}/docs/benchmarks.svg` : undefined;
-  return { profile, svg };
+  if (svg === null) svg = profile.name === 'full' && !only ? `${ROOT}/docs/benchmarks.svg` : undefined;
+  return { profile, svg, only };
 }
 
 function prerequisites(): string[] {
@@ -297,7 +302,7 @@ interface Check {
 }
 
 async function main(): Promise<number> {
-  const { profile, svg } = parseArgs(process.argv.slice(2));
+  const { profile, svg, only } = parseArgs(process.argv.slice(2));
   const missing = prerequisites();
   if (missing.length > 0) {
     process.stderr.write(`bench: cannot run without ${missing.join(', ')}\n`);
@@ -308,10 +313,30 @@ async function main(): Promise<number> {
   try {
     await execa(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
     useCopyOfBuild(dir);
+    if (only === 'dns-proxy') return await runDnsProxyOnly(profile, dir, started);
     return await run(profile, svg, dir, started);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The DNS proxy section on the built router in `dir`. */
+function dnsProxySection(profile: Profile, dir: string) {
+  return benchDnsProxy(profile.name === 'full' ? DNS_PROXY_FULL : DNS_PROXY_SMOKE, { dir, entry: routerCommand()[1]!, progress });
+}
+
+async function runDnsProxyOnly(profile: Profile, dir: string, started: number): Promise<number> {
+  const machine = await describeMachine();
+  log(`# egress-router benchmark, DNS proxy section only (${profile.name} run)\n`);
+  log(`- CPU: ${machine.cpu}, ${machine.cores} cores; kernel ${machine.kernel}; node ${machine.node}`);
+  log(`- load average at start: ${loadAverage()}\n`);
+  const section = await dnsProxySection(profile, dir);
+  log(section.markdown);
+  log(`\n## Targets${profile.enforce ? '' : ' (smoke run: reported, not enforced)'}\n`);
+  const verdict = (c: Check) => (c.pass ? 'PASS' : profile.enforce ? 'FAIL' : 'FAIL (not enforced)');
+  log(markdownTable(['target', 'measured', 'result'], section.checks.map((c) => [c.name, c.value, verdict(c)])));
+  log(`\nload average at end ${loadAverage()}; took ${fixed((performance.now() - started) / 1000, 1)} s`);
+  return profile.enforce && section.checks.some((c) => !c.pass) ? 1 : 0;
 }
 
 async function run(profile: Profile, svg: string | undefined, dir: string, started: number): Promise<number> {
@@ -345,6 +370,7 @@ async function run(profile: Profile, svg: string | undefined, dir: string, start
   } finally {
     await topology.destroy();
   }
+  const dnsProxy = await dnsProxySection(profile, dir);
   const loadAfter = loadAverage();
 
   // Apply.
@@ -434,6 +460,7 @@ async function run(profile: Profile, svg: string | undefined, dir: string, start
     ),
   );
   log(`\nThe legacy-mode router exited ${int(idle.stopMs)} ms after SIGTERM.`);
+  log(`\n${dnsProxy.markdown}`);
 
   // Targets.
   const at = profile.targetSize;
@@ -456,6 +483,7 @@ async function run(profile: Profile, svg: string | undefined, dir: string, start
     },
     { name: `start-up <= ${TARGETS.startupMs} ms`, value: `${int(routerStart)} ms`, pass: routerStart <= TARGETS.startupMs },
   ];
+  checks.push(...dnsProxy.checks);
   const at100k = plain.find((a) => a.rules === 100_000);
   if (at100k) {
     const ms = median(at100k.ms.nftables);

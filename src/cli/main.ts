@@ -9,11 +9,16 @@ import { runEntrypoint, type Output } from '../entrypoint.js';
 import { runValidate } from '../commands/validate.js';
 import { formatProblem } from '../problem.js';
 import { VERSION } from '../version.js';
+import { isDnsProxyContainer } from '../dns-proxy/settings.js';
 
 
 const USAGE = `Usage:
   egress-router [--dry-run]          configure this pod (EGRESS_ROUTER_MODE picks what to do)
   egress-router validate [FILE|-]    check a destination list and print the rules understood
+  egress-router validate --dns-proxy [FILE|-]
+                                     check a DNS proxy list (EGRESS_DNS_PROXY_DESTINATION)
+  egress-router dns-proxy            run the DNS proxy (EGRESS_DNS_PROXY_DESTINATION); also what
+                                     runs with no command when that is set and EGRESS_SOURCE is not
   egress-router migrate [--to egressrouter|multus] [--image IMAGE] FILE...
                                      convert legacy egress router manifests
   egress-router --help | --version
@@ -35,12 +40,20 @@ async function main(argv: string[]): Promise<number> {
     const { runMigrate } = await import('../commands/migrate/cli.js');
     return runMigrate(rest, output);
   }
+  if (command === 'dns-proxy' || (command === undefined && argv.length === 0 && isDnsProxyContainer(process.env))) {
+    if (rest.length > 0) {
+      process.stderr.write(`egress-router: dns-proxy takes no arguments\n${USAGE}`);
+      return 1;
+    }
+    const { runDnsProxyContainer } = await import('../dns-proxy/container.js');
+    return runDnsProxyContainer(process.env, output);
+  }
   let parsed;
   try {
     parsed = parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
+      options: { 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' }, 'dns-proxy': { type: 'boolean' } },
     });
   } catch (error) {
     process.stderr.write(`egress-router: ${(error as Error).message}\n${USAGE}`);
@@ -55,10 +68,18 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`egress-router ${VERSION}\n`);
     return 0;
   }
+  if (values['dns-proxy'] && command !== 'validate') {
+    process.stderr.write(`egress-router: --dns-proxy goes with validate\n${USAGE}`);
+    return 1;
+  }
   if (command === 'validate') {
     if (positionals.length > 1) {
       process.stderr.write(`egress-router: validate takes at most one FILE\n${USAGE}`);
       return 1;
+    }
+    if (values['dns-proxy']) {
+      const { runValidateDnsProxy } = await import('../commands/validate-dns-proxy.js');
+      return runValidateDnsProxy(positionals[0], process.env, output);
     }
     return runValidate(positionals[0], process.env, output);
   }

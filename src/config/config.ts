@@ -83,7 +83,7 @@ export function withEnvFile(env: Environment, readFile: ReadFile): Result<Enviro
 }
 
 /** Linux interface names: 1-15 characters, none of which can break out of a command or a rule. */
-function validInterfaceName(name: string): boolean {
+export function validInterfaceName(name: string): boolean {
   return /^[A-Za-z0-9_.-]{1,15}$/.test(name);
 }
 

@@ -86,7 +86,7 @@ const isBlank = (char: string | undefined): boolean => char === ' ' || char === 
  * The blanks are trimmed by scanning, not by a regular expression: `[ \t]+$` backtracks over
  * every blank of a long inner run, which took minutes on a 1 MB line.
  */
-function ruleText(rawLine: string): string {
+export function ruleText(rawLine: string): string {
   const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
   const hash = line.indexOf('#');
   const code = hash === -1 ? line : line.slice(0, hash);

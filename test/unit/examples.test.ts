@@ -42,6 +42,7 @@ describe('examples', () => {
       'multus-nad.yaml',
       'pod-configmap-env.yaml',
       'pod-configmap-file.yaml',
+      'pod-dns-proxy.yaml',
       'pod-init.yaml',
       'pod-legacy.yaml',
       'pod-live.yaml',
