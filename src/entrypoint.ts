@@ -10,7 +10,11 @@
  *   unit-test            print the ruleset, change nothing
  */
 import { type Config, type Environment, longRunning, parseConfig } from './config/config.js';
-import { noAnswers, rulesetFor } from './firewall/ruleset.js';
+import { type Ruleset, noAnswers, rulesetFor } from './firewall/ruleset.js';
+import type { Logger } from 'pino';
+import { namesOf } from './live/names.js';
+import { podResolver } from './names/resolver.js';
+import { resolveOnce } from './names/resolve-once.js';
 import { createLogger } from './log.js';
 import { destinationText } from './config/destinations.js';
 import { buildPlan, firewallStep } from './plan/build.js';
@@ -59,7 +63,7 @@ export async function runEntrypoint(env: Environment, flags: { dryRun: boolean }
     return exitCodeFor(observed.problems);
   }
   log.debug({ observed: { ...observed.value, iptables: undefined } }, 'observed');
-  const plan = buildPlan(config, observed.value);
+  const plan = buildPlan(config, observed.value, await resolvedRuleset(config, log));
   if (!plan.ok) {
     output.problems(plan.problems);
     return exitCodeFor(plan.problems);
@@ -76,6 +80,20 @@ export async function runEntrypoint(env: Environment, flags: { dryRun: boolean }
   await announce(plan.value.announce, config.egressInterface, log);
   log.info({ mode: config.mode, source: `${config.source.text}/${config.source.prefix}`, gateway: config.gateway.text, backend: observed.value.firewallBackend, rules: config.destinations?.redirects.length ?? 0, changes: plan.value.steps.length }, 'egress router ready');
   return 0;
+}
+
+/**
+ * The ruleset with the list's names resolved once: a one-shot run has nothing to keep them fresh.
+ * A name without an answer has its port refused, and the log says so.
+ */
+async function resolvedRuleset(config: Config, log: Logger): Promise<Ruleset | undefined> {
+  const names = namesOf(config.destinations);
+  if (names.length === 0) return rulesetFor(config, noAnswers);
+  const { resolver } = podResolver(readTextFile, config.resolvConf);
+  const answers = await resolveOnce(names, config.family, resolver);
+  for (const { name, reason } of answers.failures) log.warn({ name, error: reason }, `${name}: ${reason}; its port refuses connections`);
+  log.info({ names: names.map((name) => ({ name, addresses: answers.addressesOf(name)?.map((a) => a.text) ?? [] })) }, 'names resolved once (init mode: use legacy mode to follow their changes)');
+  return rulesetFor(config, answers.addressesOf);
 }
 
 /** The configuration for the debug log, without 100,000 rules in it. */

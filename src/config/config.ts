@@ -7,6 +7,9 @@ import { type Family, type InterfaceAddress, type IpAddress, familyName, parseIn
 import { type DestinationList, parseDestinations, parsePort } from './destinations.js';
 import { DEFAULT_RESOLV_CONF } from '../names/resolv-conf.js';
 import { RP_FILTER_CHOICES, type ReversePathChoice } from '../plan/reverse-path.js';
+import { type TtlBounds, parseTtlBounds } from '../names/schedule.js';
+import { loadProxyList, readProxyList } from '../dns-proxy/settings.js';
+import { noRedirects, proxyListAsRedirects } from '../dns-proxy/as-redirects.js';
 import { type Problem, type Result, fail, ok, pathName, problem, quote } from '../problem.js';
 
 export const MODES = ['init', 'legacy', 'http-proxy', 'dns-proxy', 'unit-test'] as const;
@@ -37,6 +40,8 @@ export interface Config {
   resolvConf: string;
   /** What to do about strict reverse-path filtering where the router forwards (src/plan/reverse-path.ts). */
   rpFilter: ReversePathChoice;
+  /** The floor and ceiling of the names' re-resolution. */
+  ttl: TtlBounds;
 }
 
 /** The status endpoint's documented default port. */
@@ -61,6 +66,10 @@ export const VARIABLES = [
   'EGRESS_ROUTER_STATUS_PORT',
   'EGRESS_ROUTER_RESOLV_CONF',
   'EGRESS_ROUTER_RP_FILTER',
+  'EGRESS_ROUTER_DNS_MIN_TTL',
+  'EGRESS_ROUTER_DNS_MAX_TTL',
+  'EGRESS_DNS_PROXY_DESTINATION',
+  'EGRESS_DNS_PROXY_DESTINATION_FILE',
 ] as const;
 
 const isSet = (value: string | undefined): value is string => value !== undefined && value !== '';
@@ -160,6 +169,26 @@ function statusPortClashes(origin: string, list: DestinationList, port: number):
     );
 }
 
+/**
+ * dns-proxy mode forwards in the kernel: with a DNS proxy list (a one-container pod) its rules
+ * are the redirects; without one (the init container of a two-container pod) the redirects start
+ * empty and the proxy container fills them in, or relays in user space.
+ */
+function dnsProxyRedirects(env: Environment, readFile: ReadFile, family: Family | undefined, problems: Problem[]): DestinationList | undefined {
+  if (!isSet(env.EGRESS_DNS_PROXY_DESTINATION) && !isSet(env.EGRESS_DNS_PROXY_DESTINATION_FILE)) return family ? noRedirects(family) : undefined;
+  const source = readProxyList(env, readFile);
+  if (!source.ok) {
+    problems.push(...source.problems);
+    return undefined;
+  }
+  const list = loadProxyList(source.value.origin, source.value.text, family);
+  if (!list.ok) {
+    problems.push(...list.problems);
+    return undefined;
+  }
+  return proxyListAsRedirects(list.value);
+}
+
 export function parseConfig(env: Environment, readFile: ReadFile, flags: { dryRun?: boolean } = {}): Result<Config> {
   const problems: Problem[] = [];
   const mode = env.EGRESS_ROUTER_MODE;
@@ -199,15 +228,20 @@ export function parseConfig(env: Environment, readFile: ReadFile, flags: { dryRu
   const rpFilter = parseChoice(env, 'EGRESS_ROUTER_RP_FILTER', RP_FILTER_CHOICES, 'loose', problems);
   const statusPort = longRunning(chosenMode, env) ? parseStatusPort(env, problems) : 0;
 
+  const ttl = parseTtlBounds(env);
+  if (!ttl.ok) problems.push(...ttl.problems);
+
   // The proxy modes hand EGRESS_DESTINATION to the proxy container, in the proxy's own syntax.
   let destinations: DestinationList | undefined;
-  if (chosenMode !== 'http-proxy' && chosenMode !== 'dns-proxy') {
+  if (chosenMode === 'dns-proxy') {
+    destinations = dnsProxyRedirects(env, readFile, source?.family, problems);
+  } else if (chosenMode !== 'http-proxy') {
     const loaded = loadDestinations(env, readFile, source?.family, statusPort);
     if (loaded.ok) destinations = loaded.value;
     else problems.push(...loaded.problems);
   }
 
-  if (problems.length > 0 || !source || !gateway) return fail(...problems);
+  if (problems.length > 0 || !source || !gateway || !ttl.ok) return fail(...problems);
   return ok({
     mode: chosenMode,
     source,
@@ -222,5 +256,6 @@ export function parseConfig(env: Environment, readFile: ReadFile, flags: { dryRu
     statusPort,
     resolvConf: isSet(env.EGRESS_ROUTER_RESOLV_CONF) ? env.EGRESS_ROUTER_RESOLV_CONF : DEFAULT_RESOLV_CONF,
     rpFilter,
+    ttl: ttl.value,
   });
 }

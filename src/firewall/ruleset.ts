@@ -71,6 +71,17 @@ export interface RulesetOptions {
   localPorts?: readonly LocalPort[];
   /** Per-rule counters; by default for lists of up to PER_RULE_COUNTER_LIMIT rules. */
   perRuleCounters?: boolean;
+  /**
+   * Whether an address of a name accepts connections on a port (the health checks). A rule's
+   * unhealthy addresses get no new connections, unless none of them is healthy: then all do, as
+   * a check that fails for every address says more about the checks than about the servers.
+   */
+  healthy?: (address: IpAddress, protocol: Protocol, port: number) => boolean;
+}
+
+function healthyOnly(targets: IpAddress[], isUp: (address: IpAddress) => boolean): IpAddress[] {
+  const up = targets.filter(isUp);
+  return up.length > 0 && up.length < targets.length ? up : targets;
 }
 
 /** A number per (protocol, port), for maps keyed on the pair without building strings. */
@@ -109,8 +120,12 @@ export function rulesetFor(config: Config, addressesOf: AddressesOf, options: Ru
   const local = new Set(localPorts.map((p) => ruleKey(p.protocol, p.port)));
   const targetsOf = addressesFor(config.family, addressesOf);
   const redirects: RedirectEntry[] = [];
+  const healthy = options.healthy;
   for (const { protocol, port, target, targetPort } of list.redirects) {
-    if (!local.has(ruleKey(protocol, port))) redirects.push({ protocol, port, targets: targetsOf(target), targetPort });
+    if (local.has(ruleKey(protocol, port))) continue;
+    let targets = targetsOf(target);
+    if (healthy && isHostName(target) && targets.length > 1) targets = healthyOnly(targets, (a) => healthy(a, protocol, targetPort));
+    redirects.push({ protocol, port, targets, targetPort });
   }
   const ruleset: Ruleset = {
     family: config.family,

@@ -9,7 +9,8 @@
  */
 import type { Logger } from 'pino';
 import type { Config, Environment, ReadFile } from '../config/config.js';
-import { type LocalPort, type Ruleset, noAnswers, rulesetFor } from '../firewall/ruleset.js';
+import { type LocalPort, type Ruleset, rulesetFor } from '../firewall/ruleset.js';
+import { DestinationNames, type NameSettings, namesOf } from './names.js';
 import type { RouterMetrics } from '../observe/metrics.js';
 import type { Readiness } from '../observe/status-server.js';
 import { type Problem, formatProblem } from '../problem.js';
@@ -21,6 +22,11 @@ import { type FileWatch, watchFiles } from './watch.js';
 
 /** The legacy router announced the source twice: at once, and again 2 s later. */
 const REANNOUNCE_AFTER_MS = 2000;
+
+/** How long the first apply waits for the names' first answers. */
+const FIRST_LOOKUP_WAIT_MS = 3000;
+
+const nameSettings = (config: Config): NameSettings => ({ family: config.family, resolvConf: config.resolvConf, ttl: config.ttl });
 
 /** Ports of the pod's own servers that no redirect, not even the fallback, may capture. */
 export const localPortsOf = (config: Config): LocalPort[] => (config.statusPort ? [{ protocol: 'tcp', port: config.statusPort }] : []);
@@ -51,6 +57,7 @@ export class RouterController {
   private files: string[] = [];
   private watch: FileWatch | undefined;
   private readonly runner: SyncRunner;
+  private readonly names: DestinationNames;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly log: Logger;
 
@@ -62,6 +69,8 @@ export class RouterController {
       fullSyncEveryMs: options.fullSyncEveryMs ?? 60_000,
       onError: (error) => this.log.error({ error: String((error as Error)?.stack ?? error) }, 'reconcile failed unexpectedly'),
     });
+    // A new answer or a server going down or up is one more trigger of the same loop.
+    this.names = new DestinationNames({ readFile: options.readFile, log: options.log, onChange: () => this.runner.request('partial') });
     options.metrics.setConfigHash(this.inputs.hash);
   }
 
@@ -69,6 +78,13 @@ export class RouterController {
   async start(): Promise<boolean> {
     this.files = readInputs(this.options.env, this.options.readFile).files;
     this.watch = watchFiles(this.files, (path) => this.reload(`file ${path} changed`), { pollMs: this.options.pollMs });
+    // The first apply waits a little for the names, so that it does not start by refusing them.
+    const config = this.inputs.config;
+    if (namesOf(config.destinations).length > 0) {
+      this.names.follow('redirects', config.destinations, nameSettings(config));
+      const late = await this.names.firstLookups(FIRST_LOOKUP_WAIT_MS);
+      if (late.length > 0) this.log.warn({ names: late }, `no answer yet for ${late.join(', ')}; their ports refuse connections until they resolve`);
+    }
     this.runner.request('full');
     await this.runner.idle();
     return this.applied !== undefined && this.syncProblems.length === 0;
@@ -100,6 +116,7 @@ export class RouterController {
     const reasons: string[] = [];
     if (!this.applied) reasons.push('the configuration has not been applied yet');
     if (this.syncProblems.length > 0) reasons.push(`the last reconcile failed: ${this.syncProblems.map(formatProblem).join('; ')}`);
+    reasons.push(...this.names.unresolved(this.inputs.config.destinations));
     return { ready: reasons.length === 0, reasons };
   }
 
@@ -107,6 +124,7 @@ export class RouterController {
     this.watch?.close();
     for (const timer of this.timers) clearTimeout(timer);
     await this.runner.stop();
+    this.names.stop();
   }
 
   /** Re-reads the inputs; returns false if they were invalid (the running ones stay). */
@@ -145,7 +163,8 @@ export class RouterController {
   }
 
   private desiredRuleset(config: Config): Ruleset | undefined {
-    return rulesetFor(config, noAnswers, { localPorts: localPortsOf(config) });
+    this.names.follow('redirects', config.destinations, nameSettings(config));
+    return rulesetFor(config, this.names.addressesOf, { localPorts: localPortsOf(config), healthy: this.names.healthy });
   }
 
   private async sync(kind: SyncKind): Promise<boolean> {

@@ -146,8 +146,11 @@ function gatewaySteps(config: Config, observed: Observed): Step[] {
   return steps;
 }
 
+/** The HTTP proxy answers clients itself; every other mode forwards (dns-proxy: its kernel path). */
+export const forwards = (config: Config): boolean => config.mode !== 'http-proxy';
+
 function forwardingSteps(config: Config, observed: Observed): Step[] {
-  if (config.mode === 'http-proxy' || config.mode === 'dns-proxy') return [];
+  if (!forwards(config)) return [];
   if (observed.forwarding.value === '1') return [];
   return [{ kind: 'sysctl', label: 'forwarding', key: forwardingKey(config.family), value: '1' }];
 }

@@ -84,10 +84,20 @@ describe('configuration from the environment', () => {
   });
 
   it('does not read EGRESS_DESTINATION in the proxy modes, where it belongs to the proxy', () => {
-    for (const mode of ['http-proxy', 'dns-proxy']) {
-      const result = parseConfig({ ...BASE, EGRESS_ROUTER_MODE: mode, EGRESS_DESTINATION: '*.example.com\n!10.0.0.0/8' }, noFiles);
-      expect(result.ok && result.value.destinations).toBeUndefined();
-    }
+    const http = parseConfig({ ...BASE, EGRESS_ROUTER_MODE: 'http-proxy', EGRESS_DESTINATION: '*.example.com\n!10.0.0.0/8' }, noFiles);
+    expect(http.ok && http.value.destinations).toBeUndefined();
+    const dns = parseConfig({ ...BASE, EGRESS_ROUTER_MODE: 'dns-proxy', EGRESS_DESTINATION: '80 example.com' }, noFiles);
+    expect(dns.ok && dns.value.destinations).toEqual({ family: 4, redirects: [] });
+  });
+
+  it('turns a DNS proxy list into TCP redirects in dns-proxy mode, with the proxy grammar and its messages', () => {
+    const dns = parseConfig({ ...BASE, EGRESS_ROUTER_MODE: 'dns-proxy', EGRESS_DNS_PROXY_DESTINATION: '80 db.example.com\n8080 203.0.113.26 100' }, noFiles);
+    expect(dns.ok && dns.value.destinations?.redirects).toEqual([
+      { line: 1, protocol: 'tcp', port: 80, target: { name: 'db.example.com' }, targetPort: 80 },
+      { line: 2, protocol: 'tcp', port: 8080, target: { family: 4, text: '203.0.113.26' }, targetPort: 100 },
+    ]);
+    const bad = parseConfig({ ...BASE, EGRESS_ROUTER_MODE: 'dns-proxy', EGRESS_DNS_PROXY_DESTINATION: '80 invalid' }, noFiles);
+    expect(bad.ok ? [] : bad.problems.map((p) => p.where)).toEqual(['EGRESS_DNS_PROXY_DESTINATION line 1']);
   });
 
   it('turns on debug for any non-empty EGRESS_ROUTER_DEBUG and dry run for EGRESS_ROUTER_DRY_RUN=1', () => {

@@ -111,10 +111,18 @@ describe('plan for a fresh pod', () => {
     expect(commands(proxy).some((c) => c.startsWith('sysctl') || c.startsWith('nft'))).toBe(false);
   });
 
-  it('in the proxy modes routes only the pod’s own replies back through eth0, not forwarded LAN traffic', () => {
-    const proxy = commands(plan(config({ EGRESS_ROUTER_MODE: 'dns-proxy' }), freshPod()));
+  it('in http-proxy mode routes only the pod’s own replies back through eth0, not forwarded LAN traffic', () => {
+    const proxy = commands(plan(config({ EGRESS_ROUTER_MODE: 'http-proxy' }), freshPod()));
     expect(proxy).toContain('ip -4 rule add priority 4552 from 10.128.0.5 lookup 4552');
     expect(proxy.some((c) => c.includes('iif macvlan0'))).toBe(false);
+    expect(proxy.some((c) => c.startsWith('nft'))).toBe(false);
+  });
+
+  it('in dns-proxy mode prepares the kernel path: an empty redirect table, reply routing for forwarded traffic, forwarding on', () => {
+    const proxy = commands(plan(config({ EGRESS_ROUTER_MODE: 'dns-proxy' }), freshPod()));
+    expect(proxy[0]).toBe('nft -f -');
+    expect(proxy).toContain('ip -4 rule add priority 4552 iif macvlan0 lookup 4552');
+    expect(proxy).toContain('sysctl net.ipv4.ip_forward=1');
   });
 
   it('removes a stale source address left by an earlier configuration', () => {
