@@ -102,9 +102,9 @@ export class RouterController {
     return this.inputs.config;
   }
 
-  /** The firewall backend in use, once something was applied. */
-  appliedBackend(): AppliedState['backend'] | undefined {
-    return this.applied?.backend;
+  /** The firewall as last applied: its backend and ruleset, for reading its counters. */
+  appliedFirewall(): { backend: AppliedState['backend'] | undefined; ruleset: Ruleset | undefined } {
+    return { backend: this.applied?.backend, ruleset: this.applied?.ruleset };
   }
 
   /** Why the last reconcile did not converge (empty when it did). */

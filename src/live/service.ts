@@ -44,7 +44,8 @@ const DROP_REPORT_EVERY_MS = 10_000;
 function reportDrops(controller: RouterController, log: Logger): NodeJS.Timeout {
   let last = 0;
   return setInterval(() => {
-    void readTraffic(controller.appliedBackend(), controller.config.family).then((traffic) => {
+    const { backend, ruleset } = controller.appliedFirewall();
+    void readTraffic(backend, ruleset).then((traffic) => {
       if (traffic && traffic.forwardDropped > last) {
         log.debug({ forwardDropped: traffic.forwardDropped, since: traffic.forwardDropped - last }, 'dropped forwarded packets that were not redirected');
         last = traffic.forwardDropped;
@@ -56,7 +57,10 @@ function reportDrops(controller: RouterController, log: Logger): NodeJS.Timeout 
 export async function runRouterService(inputs: Inputs, gate: SignalGate, log: Logger, output: ServiceOutput): Promise<number> {
   const metrics = createRouterMetrics({ version: VERSION });
   const controller = new RouterController({ env: inputs.env, readFile: readTextFile, log, metrics, initial: inputs });
-  metrics.setTrafficSource(() => readTraffic(controller.appliedBackend(), controller.config.family));
+  metrics.setTrafficSource(() => {
+    const { backend, ruleset } = controller.appliedFirewall();
+    return readTraffic(backend, ruleset);
+  });
   gate.hangup(() => controller.reload('SIGHUP'));
   const converged = await controller.start();
   if (!converged) {

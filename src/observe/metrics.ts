@@ -25,9 +25,6 @@ export interface TrafficSnapshot {
 
 export type TrafficSource = () => Promise<TrafficSnapshot | undefined>;
 
-/** Per-rule series are left out above this many rules (the totals stay); see the README. */
-export const DEFAULT_MAX_RULE_SERIES = 1000;
-
 export interface RouterMetrics {
   registry: Registry;
   reloads: Counter<'result'>;
@@ -40,10 +37,13 @@ export interface RouterMetrics {
   setConfigHash(hash: string): void;
 }
 
-export function createRouterMetrics(options: { version: string; maxRuleSeries?: number }): RouterMetrics {
+/**
+ * The traffic source gives nothing for lists without per-rule counters (over 1,000 rules by
+ * default, src/system/traffic.ts): reading them would cost each scrape seconds.
+ */
+export function createRouterMetrics(options: { version: string }): RouterMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const maxRuleSeries = options.maxRuleSeries ?? DEFAULT_MAX_RULE_SERIES;
   let traffic: TrafficSource | undefined;
   let snapshot: Promise<TrafficSnapshot | undefined> | undefined;
   // One read of the ruleset per scrape, shared by every metric that needs it.
@@ -51,7 +51,6 @@ export function createRouterMetrics(options: { version: string; maxRuleSeries?: 
     snapshot ??= (traffic?.() ?? Promise.resolve(undefined)).finally(() => setTimeout(() => (snapshot = undefined), 100).unref());
     return snapshot;
   };
-  const perRule = (s: TrafficSnapshot) => s.rules.length <= maxRuleSeries;
 
   new Gauge({
     name: 'egress_router_build_info',
@@ -70,14 +69,13 @@ export function createRouterMetrics(options: { version: string; maxRuleSeries?: 
   const ruleLabels = ['protocol', 'port'] as const;
   new Counter({
     name: 'egress_router_rule_connections_total',
-    help: `New connections redirected by each rule (per-rule series only for lists of up to ${maxRuleSeries} rules)`,
+    help: 'New connections redirected by each rule (port "fallback" for the fallback)',
     labelNames: ruleLabels,
     registers: [registry],
     async collect() {
       this.reset();
       const s = await read();
-      if (!s || !perRule(s)) return;
-      for (const r of s.rules) this.inc({ protocol: r.protocol, port: String(r.port) }, r.connections);
+      for (const r of s?.rules ?? []) this.inc({ protocol: r.protocol, port: String(r.port) }, r.connections);
     },
   });
   for (const [unit, key] of [['packets', 'packets'], ['bytes', 'bytes']] as const) {
@@ -89,8 +87,7 @@ export function createRouterMetrics(options: { version: string; maxRuleSeries?: 
       async collect() {
         this.reset();
         const s = await read();
-        if (!s || !perRule(s)) return;
-        for (const r of s.rules) {
+        for (const r of s?.rules ?? []) {
           for (const direction of ['out', 'in'] as const) {
             const value = r[direction]?.[key];
             if (value !== undefined) this.inc({ protocol: r.protocol, port: String(r.port), direction }, value);

@@ -98,6 +98,24 @@ for (const backend of ['nftables', 'iptables'] as const) {
       expect((await reply(80)).ok).toBe(true);
     });
 
+    it('counts the connections each rule redirected, and the forwards it dropped', async () => {
+      await start(V1);
+      await topology.probe([`tcp:${POD}:80`], { count: 3 });
+      // A LAN host that routes the cluster network through the egress address: dropped and counted.
+      await topology.exec(topology.ns.lan, ['ip', 'route', 'add', '10.129.0.0/24', 'via', ADDRESSES.source]);
+      await topology.probe([`udp:${ADDRESSES.client}:7000`], { from: topology.ns.lan, timeoutMs: 300, count: 2 });
+      const exposition = await metrics();
+      expect(metricValue(exposition, 'egress_router_rule_connections_total{protocol="tcp",port="80"}')).toBe(3);
+      expect(metricValue(exposition, 'egress_router_rule_connections_total{protocol="tcp",port="7000"}')).toBe(0);
+      expect(metricValue(exposition, 'egress_router_redirected_connections_total')).toBe(3);
+      expect(metricValue(exposition, 'egress_router_forward_dropped_packets_total')).toBe(2);
+      if (backend === 'nftables') {
+        // SYN, ACK, ACK of the reply, FIN, ACK at least, each way.
+        expect(metricValue(exposition, 'egress_router_rule_packets_total{protocol="tcp",port="80",direction="out"}')).toBeGreaterThanOrEqual(9);
+        expect(metricValue(exposition, 'egress_router_rule_bytes_total{protocol="tcp",port="80",direction="in"}')).toBeGreaterThan(3 * 40);
+      }
+    });
+
     it('serves /livez, /readyz and /metrics on the cluster interface only, never from the LAN side', async () => {
       await start(V1);
       expect(await httpGet(topology.ns.client, `${STATUS}/livez`)).toMatchObject({ status: 200, body: 'ok' });
