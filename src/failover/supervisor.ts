@@ -1,0 +1,298 @@
+/**
+ * The failover shell: runs keepalived as a child of the router, learns its state through the
+ * notification FIFO, restarts it when it dies, and stops it so that the address is released.
+ *
+ * Start-up, in order:
+ * 1. the work directory, keepalived's configuration and the FIFO (opened before keepalived starts,
+ *    read and write, so no state line is lost and keepalived restarts never see it closed);
+ * 2. IPv4: this replica's link-local advertisement address (advert-source.ts), before anything
+ *    below can delete an IPv4 address, since deleting the last one would flush the routes;
+ * 3. a source address left on the interface by an earlier run that could not release it;
+ * 4. keepalived, which starts as a backup and says so on the FIFO.
+ */
+import { mkdirSync, openSync, constants, rmSync, statSync, writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { createInterface } from 'node:readline';
+import { execa, execaSync, type ResultPromise } from 'execa';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { InterfaceAddress, IpAddress } from '../config/address.js';
+import { type Problem, type Result, fail, ok, problem } from '../problem.js';
+import { runCommand } from '../system/commands.js';
+import { advertSourceCidr, advertSourceFor } from './advert-source.js';
+import { nextAttempt, restartDelayMs } from './backoff.js';
+import { type KeepalivedFiles, isKeepalivedWarning, keepalivedCommand, keepalivedFiles, parseNotifyLine, renderKeepalivedConfig, stripLogTimestamp } from './keepalived.js';
+import { type FailoverMetrics, failoverMetrics } from './metrics.js';
+import { type Role, type RoleListener, RoleTracker } from './role.js';
+import type { FailoverSettings } from './settings.js';
+
+export interface FailoverOptions {
+  log: Logger;
+  registry: Registry;
+  egressInterface: string;
+  /** EGRESS_SOURCE with its prefix. */
+  source: InterfaceAddress;
+  /** Where keepalived's files go; settings.workDir unless given. */
+  workDir?: string;
+}
+
+export interface Failover {
+  readonly role: Role;
+  /** Calls `listener` at every role change; returns the function that unregisters it. */
+  onRoleChange(listener: RoleListener): () => void;
+  /** Stops keepalived (which releases the address and tells the others at once) and waits for it. */
+  stop(): Promise<void>;
+}
+
+/** How long `startFailover` waits for keepalived's first state line. */
+const START_TIMEOUT_MS = 5000;
+/** keepalived's own limit for its children to finish at stop is 5 s; then it is killed. */
+const STOP_TIMEOUT_MS = 6000;
+
+interface LinkInfo {
+  mac: string | undefined;
+  addresses: { local: string; prefixlen: number; family: string }[];
+}
+
+class Supervisor implements Failover {
+  private readonly tracker = new RoleTracker();
+  private readonly metrics: FailoverMetrics;
+  private readonly files: KeepalivedFiles;
+  private readonly log: Logger;
+  private fifo: Socket | undefined;
+  private child: ResultPromise | undefined;
+  private childExited: Promise<void> = Promise.resolve();
+  private startedAt = 0;
+  private attempt = -1;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+  private recentLines: string[] = [];
+  private firstState: ((role: Role) => void) | undefined;
+  private readonly releaseAtExit = () => this.releaseSync();
+
+  constructor(private readonly settings: FailoverSettings, private readonly options: FailoverOptions) {
+    this.log = options.log.child({ area: 'failover' });
+    this.metrics = failoverMetrics(options.registry);
+    this.files = keepalivedFiles(options.workDir ?? settings.workDir);
+  }
+
+  get role(): Role {
+    return this.tracker.role;
+  }
+
+  onRoleChange(listener: RoleListener): () => void {
+    return this.tracker.onChange(listener);
+  }
+
+  private get cidr(): string {
+    return `${this.options.source.text}/${this.options.source.prefix}`;
+  }
+
+  private async link(): Promise<Result<LinkInfo>> {
+    const dev = this.options.egressInterface;
+    const shown = await runCommand(['ip', '-j', 'addr', 'show', 'dev', dev]);
+    if (!shown.ok) return fail(problem('environment', `interface ${dev}`, shown.error));
+    try {
+      const [link] = JSON.parse(shown.stdout || '[]') as { address?: string; addr_info?: LinkInfo['addresses'] }[];
+      return ok({ mac: link?.address, addresses: link?.addr_info ?? [] });
+    } catch {
+      return fail(problem('environment', `ip -j addr show dev ${dev}`, 'printed output that is not JSON (iproute2 too old?)'));
+    }
+  }
+
+  /** IPv4: this replica's advertisement address, added if missing. IPv6 needs none. */
+  private async ensureAdvertSource(): Promise<Result<IpAddress | undefined>> {
+    if (this.options.source.family !== 4) return ok(undefined);
+    const dev = this.options.egressInterface;
+    const link = await this.link();
+    if (!link.ok) return link;
+    const address = link.value.mac ? advertSourceFor(link.value.mac) : undefined;
+    if (!address) return fail(problem('environment', `interface ${dev}`, `has no MAC address to derive the VRRP advertisement address from (${link.value.mac ?? 'none'})`));
+    if (link.value.addresses.some((a) => a.local === address.text)) return ok(address);
+    const added = await runCommand(['ip', '-4', 'addr', 'replace', advertSourceCidr(address), 'dev', dev, 'scope', 'link']);
+    if (!added.ok) return fail(problem('environment', `interface ${dev}`, `cannot add the VRRP advertisement address ${address.text}: ${added.error}`));
+    this.log.info({ address: address.text, interface: dev }, 'added the link-local address VRRP advertisements leave from');
+    return ok(address);
+  }
+
+  /** Deletes the source address if it is on the interface; keepalived could not (it died). */
+  private async releaseSource(): Promise<void> {
+    const link = await this.link();
+    const { source } = this.options;
+    if (!link.ok || !link.value.addresses.some((a) => a.local === source.text && a.prefixlen === source.prefix)) return;
+    const removed = await runCommand(['ip', 'addr', 'del', this.cidr, 'dev', this.options.egressInterface]);
+    if (removed.ok) this.log.warn({ address: this.cidr }, 'released the source address keepalived left behind');
+    else this.log.error({ address: this.cidr, error: removed.error }, 'could not release the source address');
+  }
+
+  /** At process exit (a crash, an exit without stop()): the address must not outlive the router. */
+  private releaseSync(): void {
+    try {
+      if (this.child?.pid !== undefined) process.kill(this.child.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    execaSync('ip', ['addr', 'del', this.cidr, 'dev', this.options.egressInterface], { reject: false, stdio: 'ignore' });
+  }
+
+  private async prepareFiles(advertSource: IpAddress | undefined): Promise<Problem | undefined> {
+    const where = `EGRESS_ROUTER_VRRP_DIR ${this.options.workDir ?? this.settings.workDir}`;
+    try {
+      mkdirSync(this.options.workDir ?? this.settings.workDir, { recursive: true, mode: 0o700 });
+      const config = renderKeepalivedConfig({ settings: this.settings, egressInterface: this.options.egressInterface, source: this.options.source, advertSource, files: this.files });
+      writeFileSync(this.files.config, config, { mode: 0o600 });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const hint = code === 'EROFS' || code === 'EACCES' ? '; mount a writable volume there (an emptyDir), see the README, "Failover"' : '';
+      return problem('environment', where, `cannot write keepalived's files: ${(error as Error).message}${hint}`);
+    }
+    let isFifo = false;
+    try {
+      isFifo = statSync(this.files.fifo).isFIFO();
+      if (!isFifo) rmSync(this.files.fifo, { force: true });
+    } catch {
+      // absent: made below
+    }
+    if (!isFifo) {
+      const made = await runCommand(['mkfifo', '-m', '600', this.files.fifo]);
+      if (!made.ok) return problem('environment', where, `cannot make the FIFO ${this.files.fifo}: ${made.error}`);
+    }
+    // Read and write: opening never blocks, and the FIFO never reports an end while keepalived restarts.
+    let fd: number;
+    try {
+      fd = openSync(this.files.fifo, constants.O_RDWR | constants.O_NONBLOCK);
+    } catch (error) {
+      return problem('environment', where, `cannot open the FIFO ${this.files.fifo}: ${(error as Error).message}`);
+    }
+    const socket = new Socket({ fd, readable: true, writable: false });
+    createInterface({ input: socket }).on('line', (line) => this.onStateLine(line));
+    this.fifo = socket;
+    return undefined;
+  }
+
+  private onStateLine(line: string): void {
+    const state = parseNotifyLine(line);
+    if (!state || this.stopping) return;
+    // keepalived stopping on its own (someone signalled it) is a fault until it runs again.
+    const role: Role = state === 'STOP' ? 'FAULT' : state;
+    this.setRole(role);
+    this.firstState?.(role);
+    // The advertisement address gone (someone deleted it) is one fault the router can repair.
+    if (role === 'FAULT') void this.ensureAdvertSource();
+  }
+
+  private setRole(role: Role): void {
+    const previous = this.tracker.role;
+    if (!this.tracker.set(role)) return;
+    this.metrics.setRole(role);
+    const holding = role === 'MASTER' ? `, holding ${this.cidr}` : '';
+    this.log.info({ role, previous }, `failover: ${role}${holding}`);
+  }
+
+  private onLogLine(line: string): void {
+    const message = stripLogTimestamp(line);
+    this.recentLines = [...this.recentLines.slice(-4), message];
+    if (isKeepalivedWarning(message)) this.log.warn({ keepalived: message }, 'keepalived');
+    else this.log.debug({ keepalived: message }, 'keepalived');
+  }
+
+  private spawn(): ResultPromise {
+    // keepalived refuses to start ("daemon is already running") while its pid files name a live
+    // process. Ours are gone (this supervisor is the only user of the directory), but a pid file
+    // from an earlier container can name an unrelated process of this one, and an unreaped zombie
+    // of a crashed keepalived still counts as live.
+    for (const file of [this.files.pid, this.files.vrrpPid]) rmSync(file, { force: true });
+    const [file, ...args] = keepalivedCommand(this.files);
+    // Its own session: a terminal's ^C is for the router, which then stops keepalived in order.
+    const child = execa(file!, args, { reject: false, buffer: false, stdin: 'ignore', detached: true });
+    for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream! }).on('line', (line) => this.onLogLine(line));
+    this.child = child;
+    this.startedAt = performance.now();
+    this.childExited = child.then((result) => {
+      if (this.child === child) this.child = undefined;
+      if (this.stopping) return;
+      const uptimeMs = performance.now() - this.startedAt;
+      const how = result.code === 'ENOENT' ? 'could not start (command not found)' : result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
+      this.onUnexpectedExit(how, uptimeMs);
+    });
+    return child;
+  }
+
+  private onUnexpectedExit(how: string, uptimeMs: number): void {
+    if (this.firstState) return; // start-up failure: startFailover reports it
+    this.attempt = nextAttempt(this.attempt, uptimeMs);
+    const delay = restartDelayMs(this.attempt);
+    this.log.error({ keepalived: this.recentLines, restartInMs: delay }, `keepalived ${how}; restarting it`);
+    this.setRole('FAULT');
+    void this.releaseSource();
+    this.metrics.keepalivedRestarted();
+    this.restartTimer = setTimeout(() => void this.restart(), delay);
+  }
+
+  private async restart(): Promise<void> {
+    this.restartTimer = undefined;
+    if (this.stopping) return;
+    const advertSource = await this.ensureAdvertSource();
+    if (!advertSource.ok) this.log.error({ problem: advertSource.problems[0] }, 'cannot prepare the VRRP advertisement address');
+    if (!this.stopping) this.spawn();
+  }
+
+  /** Runs steps 1-4; resolves once keepalived has reported its first state. */
+  async start(): Promise<Problem | undefined> {
+    const advertSource = await this.ensureAdvertSource();
+    if (!advertSource.ok) return advertSource.problems[0];
+    const failed = await this.prepareFiles(advertSource.value);
+    if (failed) return failed;
+    await this.releaseSource();
+    process.on('exit', this.releaseAtExit);
+    const first = new Promise<Role | undefined>((resolve) => {
+      this.firstState = resolve;
+      setTimeout(() => resolve(undefined), START_TIMEOUT_MS).unref();
+    });
+    const child = this.spawn();
+    const outcome = await Promise.race([first, child.then(() => 'exited' as const)]);
+    this.firstState = undefined;
+    if (outcome !== 'exited') {
+      if (outcome === undefined) this.log.warn({ keepalived: this.recentLines }, `keepalived said nothing within ${START_TIMEOUT_MS / 1000} s; going on`);
+      return undefined;
+    }
+    await this.stop();
+    const result = await child;
+    const lines = this.recentLines.join('; ');
+    if (result.code === 'ENOENT' || result.exitCode === 127) {
+      return problem('environment', 'command keepalived', `setpriv or keepalived not found on PATH; install keepalived and util-linux in the image (${lines || 'command not found'})`);
+    }
+    const hint = /missing permission|not permitted/.test(lines) ? ' (keepalived needs CAP_NET_ADMIN and CAP_NET_RAW)' : '';
+    return problem('environment', 'keepalived', `exited at start (${result.signal ?? `exit code ${result.exitCode}`})${hint}: ${lines}`);
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.shutDown();
+    return this.stopping;
+  }
+
+  private async shutDown(): Promise<void> {
+    clearTimeout(this.restartTimer);
+    const child = this.child;
+    if (child?.pid !== undefined) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await this.childExited;
+      clearTimeout(timer);
+    }
+    await this.releaseSource();
+    process.off('exit', this.releaseAtExit);
+    this.fifo?.destroy();
+    this.setRole('STOP');
+  }
+}
+
+/**
+ * Starts failover: keepalived runs, and `role` follows it. Resolves once keepalived has reported
+ * its first state (BACKUP, or FAULT without a link), or with the problem that kept it from running.
+ */
+export async function startFailover(settings: FailoverSettings, options: FailoverOptions): Promise<Result<Failover>> {
+  const supervisor = new Supervisor(settings, options);
+  const failed = await supervisor.start();
+  return failed ? fail(failed) : ok(supervisor);
+}

@@ -1,0 +1,139 @@
+/**
+ * Failover between replicas (issue 12): keepalived elects one holder of EGRESS_SOURCE on the LAN,
+ * the Service sends clients to it alone, and when it dies or loses its link another replica takes
+ * over; a new connection through the Service succeeds within 3 s.
+ *
+ * The replicas run test/fixtures/failover-node.ts (startFailover, as the router will), in pods the
+ * built router configured; see test/support/failover-topology.ts for the model.
+ */
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { DEFAULT_ADVERT_INTERVAL_MS } from '../../src/failover/settings.js';
+import { describeIntegration } from '../support/integration.js';
+import { FailoverTopology, REDIRECT, type Replica, monotonicNs, msBetween, podAddress, running } from '../support/failover-topology.js';
+import { handovers, longestDoubleHolding } from '../support/holders.js';
+
+/** The issue's target: a new connection through the Service within 3 s of the holder's end. */
+const TARGET_MS = 3000;
+
+describeIntegration('failover between two replicas (VRRP through keepalived)', () => {
+  let topology: FailoverTopology;
+  let replicas: Replica[];
+  let service: Awaited<ReturnType<FailoverTopology['startService']>>;
+
+  beforeEach(async () => {
+    topology = await FailoverTopology.create(2);
+    await topology.configure(0);
+    await topology.configure(1);
+    replicas = [await topology.startReplica(0), await topology.startReplica(1)];
+    service = await topology.startService();
+  });
+  afterEach(async () => topology.destroy());
+
+  /** Waits for the election; returns [holder, other]. */
+  async function elected(): Promise<[number, number]> {
+    await Promise.race(replicas.map((r) => r.waitForRole('MASTER')));
+    const holder = replicas.find((r) => r.role === 'MASTER')!.index;
+    await service.waitFor([podAddress(holder)]);
+    return [holder, 1 - holder];
+  }
+
+  /** Ends the holder with `end`, and measures until a new connection through the Service succeeds. */
+  async function failover(end: () => Promise<void> | void): Promise<number> {
+    const client = await topology.client();
+    const started = monotonicNs();
+    await end();
+    client.go();
+    const result = await client.result;
+    expect(result, 'a new connection through the Service after the failover').toMatchObject({ ok: true, reply: REDIRECT.reply });
+    return msBetween(started, BigInt(result.at!));
+  }
+
+  it('elects exactly one holder, which alone is ready, answers ARP for the source and serves the Service', async () => {
+    const [holder, other] = await elected();
+    // Several advertisement intervals later, still one holder, the other a backup.
+    await new Promise((resolve) => setTimeout(resolve, 10 * DEFAULT_ADVERT_INTERVAL_MS));
+    expect(await topology.holders()).toEqual([holder]);
+    expect(replicas[other]!.role).toBe('BACKUP');
+    expect(service.endpoints()).toEqual([podAddress(holder)]);
+    expect(await topology.lanNeighbour()).toBe(await topology.mac(holder));
+    const client = await topology.client(3000);
+    client.go();
+    expect(await client.result).toMatchObject({ ok: true, reply: REDIRECT.reply });
+    for (const replica of replicas) expect(replica.keepalivedPids().filter(running)).toHaveLength(2);
+  });
+
+  it('the other replica takes over within 3 s when the holder\'s process is killed, and no keepalived is left behind', async () => {
+    const [holder, other] = await elected();
+    const pids = replicas[holder]!.keepalivedPids();
+    expect(pids.filter(running)).toHaveLength(2);
+    const watch = await topology.watchAddress();
+    const ms = await failover(() => void replicas[holder]!.child.kill('SIGKILL'));
+    console.log(`failover after SIGKILL of the holder: Service back after ${ms.toFixed(0)} ms`);
+    expect(ms).toBeLessThanOrEqual(TARGET_MS);
+    const holdings = await watch.stop();
+    expect(longestDoubleHolding(holdings)).toBeLessThanOrEqual(DEFAULT_ADVERT_INTERVAL_MS);
+    expect(await topology.holders()).toEqual([other]);
+    expect(replicas[other]!.role).toBe('MASTER');
+    expect(service.endpoints()).toEqual([podAddress(other)]);
+    expect(await topology.lanNeighbour()).toBe(await topology.mac(other));
+    expect(pids.filter(running), 'keepalived processes of the killed router').toEqual([]);
+  });
+
+  it('a holder whose link goes down gives up the address and its readiness; the other takes over within 3 s', async () => {
+    const [holder, other] = await elected();
+    const watch = await topology.watchAddress();
+    const ms = await failover(() => topology.setLink(holder, false));
+    console.log(`failover after the holder's link went down: Service back after ${ms.toFixed(0)} ms`);
+    expect(ms).toBeLessThanOrEqual(TARGET_MS);
+    expect(replicas[holder]!.role).toBe('FAULT');
+    expect(service.endpoints()).toEqual([podAddress(other)]);
+    expect(await topology.holders()).toEqual([other]);
+    expect(await topology.lanNeighbour()).toBe(await topology.mac(other));
+
+    // Back on the LAN it stands by; the holder keeps the address.
+    const back = monotonicNs();
+    await topology.setLink(holder, true);
+    await replicas[holder]!.waitForRole('BACKUP', 5000, back);
+    await new Promise((resolve) => setTimeout(resolve, 10 * DEFAULT_ADVERT_INTERVAL_MS));
+    const holdings = await watch.stop();
+    expect(longestDoubleHolding(holdings)).toBeLessThanOrEqual(DEFAULT_ADVERT_INTERVAL_MS);
+    expect(handovers(holdings), 'the address moved once, and did not come back').toBe(1);
+    expect(await topology.holders()).toEqual([other]);
+    expect(service.endpoints()).toEqual([podAddress(other)]);
+  });
+
+  it('a restarted replica does not take the address back from a healthy holder', async () => {
+    const [first] = await elected();
+    replicas[first]!.child.kill('SIGKILL');
+    const second = 1 - first;
+    await replicas[second]!.waitForRole('MASTER');
+    await service.waitFor([podAddress(second)]);
+
+    const watch = await topology.watchAddress();
+    replicas[first] = await topology.startReplica(first);
+    await replicas[first]!.waitForRole('BACKUP');
+    await new Promise((resolve) => setTimeout(resolve, 15 * DEFAULT_ADVERT_INTERVAL_MS));
+    const holdings = await watch.stop();
+    expect(handovers(holdings), 'the address stayed where it was').toBe(0);
+    expect(holdings[second]).toHaveLength(1);
+    expect(replicas[first]!.roles.map((r) => r.role)).toEqual(['BACKUP']);
+    expect(replicas[second]!.role).toBe('MASTER');
+    expect(service.endpoints()).toEqual([podAddress(second)]);
+  });
+
+  it('stopping the holder (SIGTERM) releases the address before it exits, and the other takes over at once', async () => {
+    const [holder, other] = await elected();
+    const watch = await topology.watchAddress();
+    const stopping = monotonicNs();
+    replicas[holder]!.child.kill('SIGTERM');
+    await replicas[holder]!.child;
+    expect(await topology.holders()).not.toContain(holder);
+    const takeover = await replicas[other]!.waitForRole('MASTER', 5000, stopping);
+    // A priority-0 advertisement: no waiting for three missed advertisements.
+    console.log(`takeover after SIGTERM of the holder: ${msBetween(stopping, takeover).toFixed(0)} ms`);
+    expect(msBetween(stopping, takeover)).toBeLessThan(3 * DEFAULT_ADVERT_INTERVAL_MS);
+    const holdings = await watch.stop();
+    expect(longestDoubleHolding(holdings)).toBe(0);
+    expect(await topology.holders()).toEqual([other]);
+  });
+});

@@ -1,0 +1,305 @@
+/**
+ * Two or more router replicas on one LAN segment, for the failover tests and measurements.
+ *
+ *   client (10.129.0.10) -- cluster: the Service 172.30.0.10, a DNAT to the ready replica,
+ *                            |        kept by test/fixtures/endpoints-controller.mjs
+ *                            +-- pod0: eth0 10.128.0.5, macvlan0 on node0's nic0 --+
+ *                            +-- pod1: eth0 10.128.0.6, macvlan0 on node1's nic0 --+-- lan: a bridge,
+ *                                                                                      gateway 192.168.12.1,
+ *                                                                                      destinations 203.0.113.x
+ *
+ * The Service model: a replica is an endpoint while its /readyz answers 200 (polled every 0.5 s,
+ * like a readiness probe), so clients reach the holder alone, and only once it holds the address.
+ * Each pod is configured by the built router (`egress-router`, init mode), then runs
+ * test/fixtures/failover-node.ts, which starts failover as the long-running router will. Until the
+ * firewall renderers exempt VRRP from the SNAT, `configure` adds the exemption the way they will.
+ * Nothing here touches the machine's own network; every namespace is removed by `destroy`.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { execa, type ResultPromise } from 'execa';
+import { ADDRESSES, ENTRY, NAMESPACE_PREFIX, ROOT } from './topology.js';
+import { waitForOutput } from './output.js';
+import { type AddressEvent, type Holding, holdingIntervals } from './holders.js';
+
+const FIXTURES = `${ROOT}/test/fixtures`;
+export const SERVICE = '172.30.0.10';
+export const STATUS_PORT = 9552;
+export const VRID = '42';
+export const podAddress = (index: number): string => `10.128.0.${5 + index}`;
+const [D1] = ADDRESSES.destinations;
+/** The one redirect of these tests: Service port 80 -> the first destination's port 80. */
+export const REDIRECT = { port: 80, destination: `${D1}:80`, reply: `${ADDRESSES.source} ${D1}:80` } as const;
+
+async function sh(argv: string[], input?: string): Promise<string> {
+  const result = await execa(argv[0]!, argv.slice(1), { input, reject: false });
+  if (result.failed) throw new Error(`${argv.join(' ')} failed: ${result.stderr || result.message}`);
+  return result.stdout;
+}
+
+export const monotonicNs = (): bigint => process.hrtime.bigint();
+export const msBetween = (from: bigint, to: bigint): number => Number(to - from) / 1e6;
+
+/** A running failover-node fixture: one replica's router process. */
+export class Replica {
+  private stderr = '';
+
+  constructor(readonly index: number, readonly child: ResultPromise, readonly workDir: string, private readonly printed: () => string) {
+    child.stderr!.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-3000)));
+  }
+
+  /** Every role the process reported, with its CLOCK_MONOTONIC time. */
+  get roles(): { role: string; at: bigint }[] {
+    return this.printed().split('\n').filter((line) => line.startsWith('role ')).map((line) => {
+      const [, role, at] = line.split(' ');
+      return { role: role!, at: BigInt(at!) };
+    });
+  }
+
+  get role(): string | undefined {
+    return this.roles.at(-1)?.role;
+  }
+
+  /** Resolves with the time of the first `role` reported after `after`, or rejects after `timeoutMs`. */
+  async waitForRole(role: string, timeoutMs = 10_000, after = 0n): Promise<bigint> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const found = this.roles.find((r) => r.role === role && r.at > after);
+      if (found) return found.at;
+      if (performance.now() > deadline) {
+        throw new Error(`replica ${this.index}: no ${role} within ${timeoutMs} ms (roles: ${this.roles.map((r) => r.role).join(' ')}; log: ${this.stderrTail()})`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** The end of what the process logged (pino JSON lines), for failure messages. */
+  stderrTail(): string {
+    return this.stderr.slice(-1500);
+  }
+
+  /** keepalived's processes (the main one and its VRRP child), from their pid files. */
+  keepalivedPids(): number[] {
+    return ['keepalived.pid', 'keepalived-vrrp.pid'].flatMap((file) => {
+      try {
+        return [Number(readFileSync(join(this.workDir, file), 'utf8').trim())];
+      } catch {
+        return [];
+      }
+    });
+  }
+}
+
+export interface ClientResult {
+  ok: boolean;
+  /** CLOCK_MONOTONIC ns: the service was back (the first of ten successful connections in a row). */
+  at?: string;
+  /** The first successful connection of all, possibly through a path that then failed. */
+  firstSuccessAt?: string;
+  reply?: string;
+  attempts: number;
+  failures: number;
+}
+
+/** Whether a process runs (a zombie waiting for its reaper does not). */
+export function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+export class FailoverTopology {
+  readonly ns: { client: string; cluster: string; lan: string; nodes: string[]; pods: string[] };
+  private readonly processes: ResultPromise[] = [];
+  private readonly scratch = mkdtempSync(join(tmpdir(), 'egress-router-failover-'));
+  private fixture = '';
+
+  private constructor(readonly id: string, readonly replicas: number) {
+    const name = (role: string) => `${NAMESPACE_PREFIX}${id}-${role}`;
+    const each = (role: string) => Array.from({ length: replicas }, (_, i) => name(`${role}${i}`));
+    this.ns = { client: name('client'), cluster: name('cluster'), lan: name('lan'), nodes: each('node'), pods: each('pod') };
+  }
+
+  static async create(replicas = 2): Promise<FailoverTopology> {
+    const runId = process.env.EGRESS_ROUTER_TEST_RUN ?? '';
+    const topology = new FailoverTopology(`${runId}${randomBytes(3).toString('hex')}`, replicas);
+    try {
+      await topology.build();
+      return topology;
+    } catch (error) {
+      await topology.destroy();
+      throw error;
+    }
+  }
+
+  private async batch(ns: string, lines: string[]): Promise<void> {
+    await sh(['ip', '-n', ns, '-batch', '-'], `${lines.join('\n')}\n`);
+  }
+
+  exec(ns: string, argv: string[], input?: string): Promise<string> {
+    return sh(['ip', 'netns', 'exec', ns, ...argv], input);
+  }
+
+  private async build(): Promise<void> {
+    const { client, cluster, lan, nodes, pods } = this.ns;
+    for (const ns of [client, cluster, lan, ...nodes, ...pods]) await sh(['ip', 'netns', 'add', ns]);
+    await sh(['ip', 'link', 'add', 'c0', 'netns', client, 'type', 'veth', 'peer', 'name', 'kc', 'netns', cluster]);
+    await this.batch(client, ['link set lo up', `addr add ${ADDRESSES.client}/24 dev c0`, 'link set c0 up', 'route add default via 10.129.0.1']);
+    await this.batch(cluster, ['link set lo up', 'addr add 10.129.0.1/24 dev kc', 'link set kc up', 'link add pods type bridge', 'addr add 10.128.0.1/24 dev pods', 'link set pods up']);
+    await this.exec(cluster, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    // The LAN learns addresses from gratuitous ARP too, so the holder's announcement is visible there.
+    await this.batch(lan, ['link set lo up', 'link add br0 type bridge', `addr add ${ADDRESSES.gateway}/24 dev br0`, 'link set br0 up', ...ADDRESSES.destinations.map((d) => `addr add ${d}/32 dev lo`)]);
+    await this.exec(lan, ['sysctl', '-qw', 'net.ipv4.conf.br0.arp_accept=1']);
+    for (let i = 0; i < this.replicas; i++) {
+      await sh(['ip', 'link', 'add', 'eth0', 'netns', pods[i]!, 'type', 'veth', 'peer', 'name', `kp${i}`, 'netns', cluster]);
+      await this.batch(cluster, [`link set kp${i} master pods`, `link set kp${i} up`]);
+      await sh(['ip', 'link', 'add', 'nic0', 'netns', nodes[i]!, 'type', 'veth', 'peer', 'name', `lan${i}`, 'netns', lan]);
+      await this.batch(lan, [`link set lan${i} master br0`, `link set lan${i} up`]);
+      await this.batch(nodes[i]!, ['link set lo up', 'link set nic0 up', 'link add macvlan0 link nic0 type macvlan mode bridge', `link set macvlan0 netns ${pods[i]}`]);
+      await this.batch(pods[i]!, ['link set lo up', `addr add ${podAddress(i)}/24 dev eth0`, 'link set eth0 up', 'route add default via 10.128.0.1 dev eth0']);
+    }
+    const server = execa('ip', ['netns', 'exec', lan, process.execPath, `${FIXTURES}/echo-server.mjs`, `tcp:${REDIRECT.destination}`], { reject: false });
+    this.processes.push(server);
+    await waitForOutput(server, 'ready', 'echo server');
+    // The failover fixture, bundled once (as scripts/run-ts.mjs does) and started per replica.
+    mkdirSync(join(ROOT, '.cache'), { recursive: true });
+    const dir = mkdtempSync(join(ROOT, '.cache', 'failover-node-'));
+    this.fixture = join(dir, 'failover-node.mjs');
+    await build({ entryPoints: [`${FIXTURES}/failover-node.ts`], outfile: this.fixture, bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning' });
+  }
+
+  /** Configures pod `index` with the built router in init mode, and exempts VRRP from its SNAT. */
+  async configure(index: number, env: Record<string, string> = {}): Promise<void> {
+    const result = await execa('ip', ['netns', 'exec', this.ns.pods[index]!, process.execPath, ENTRY], {
+      env: { PATH: process.env.PATH ?? '', EGRESS_SOURCE: ADDRESSES.sourceCidr, EGRESS_GATEWAY: ADDRESSES.gateway, EGRESS_DESTINATION: `${REDIRECT.port} tcp ${D1}`, EGRESS_ROUTER_MODE: 'init', ...env },
+      extendEnv: false,
+      reject: false,
+    });
+    if (result.exitCode !== 0) throw new Error(`egress-router in pod ${index} exited ${result.exitCode}: ${result.stderr}`);
+    const table = await this.exec(this.ns.pods[index]!, ['nft', 'list', 'table', 'ip', 'egress_router']);
+    // The firewall renderers exempt VRRP themselves once they learn to; until then, do it as they will.
+    if (!/vrrp|l4proto 112/.test(table)) await this.exec(this.ns.pods[index]!, ['nft', 'insert', 'rule', 'ip', 'egress_router', 'postrouting', 'meta', 'l4proto', 'vrrp', 'accept']);
+  }
+
+  /** Starts replica `index`'s router process (the fixture); resolves once failover has started. */
+  async startReplica(index: number, options: { env?: Record<string, string>; wrap?: string[] } = {}): Promise<Replica> {
+    const workDir = join(this.scratch, `pod${index}`);
+    const child = execa('ip', ['netns', 'exec', this.ns.pods[index]!, ...(options.wrap ?? []), process.execPath, this.fixture], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        EGRESS_SOURCE: ADDRESSES.sourceCidr,
+        EGRESS_ROUTER_VRRP_ID: VRID,
+        EGRESS_ROUTER_VRRP_DIR: workDir,
+        FIXTURE_STATUS_ADDRESS: podAddress(index),
+        FIXTURE_STATUS_PORT: String(STATUS_PORT),
+        ...options.env,
+      },
+      extendEnv: false,
+      reject: false,
+    });
+    this.processes.push(child);
+    const printed = await waitForOutput(child, 'role ', `failover fixture in pod ${index}`);
+    return new Replica(index, child, workDir, printed);
+  }
+
+  /** The Service's endpoints controller; `endpoints()` are the ready replicas' addresses. */
+  async startService(): Promise<{ endpoints: () => string[]; waitFor: (addresses: string[], timeoutMs?: number) => Promise<bigint> }> {
+    const child = execa('ip', ['netns', 'exec', this.ns.cluster, process.execPath, `${FIXTURES}/endpoints-controller.mjs`, SERVICE, String(STATUS_PORT), ...this.ns.pods.map((_, i) => podAddress(i))], { reject: false });
+    this.processes.push(child);
+    const printed = await waitForOutput(child, 'endpoints ', 'endpoints controller');
+    const changes = () => printed().split('\n').filter((l) => l.startsWith('endpoints ')).map((l) => {
+      const [, at, list] = l.split(' ');
+      return { at: BigInt(at!), endpoints: list ? list.split(',') : [] };
+    });
+    return {
+      endpoints: () => changes().at(-1)?.endpoints ?? [],
+      waitFor: async (addresses, timeoutMs = 10_000) => {
+        const want = [...addresses].sort().join(',');
+        const deadline = performance.now() + timeoutMs;
+        for (;;) {
+          const last = changes().at(-1);
+          if (last && [...last.endpoints].sort().join(',') === want) return last.at;
+          if (performance.now() > deadline) throw new Error(`Service endpoints never became [${want}]; last [${last?.endpoints.join(',')}]`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      },
+    };
+  }
+
+  /**
+   * A client that, once told to go, connects to the Service every 100 ms until ten connections in
+   * a row succeed; `at` is when the first of them did (test/fixtures/connect-until.mjs).
+   */
+  async client(deadlineMs = 10_000): Promise<{ go: () => void; result: Promise<ClientResult> }> {
+    const child = execa('ip', ['netns', 'exec', this.ns.client, process.execPath, `${FIXTURES}/connect-until.mjs`, SERVICE, String(REDIRECT.port), String(deadlineMs)], { reject: false, stdin: 'pipe' });
+    this.processes.push(child);
+    const printed = await waitForOutput(child, 'ready', 'client');
+    return {
+      go: () => child.stdin!.write('go\n'),
+      result: child.then(() => JSON.parse(printed().split('\n').find((l) => l.startsWith('{')) ?? '{"ok":false,"attempts":0}')),
+    };
+  }
+
+  /** Watches the source address come and go on every replica's macvlan0 (ip monitor, exact times). */
+  async watchAddress(): Promise<{ stop: () => Promise<Holding[][]> }> {
+    const initial = await this.holders();
+    const startedMs = Date.now();
+    const events: AddressEvent[] = [];
+    const monitors = this.ns.pods.map((ns, pod) => {
+      const child = execa('ip', ['-ts', '-n', ns, 'monitor', 'address'], { reject: false, buffer: false });
+      child.stdout!.on('data', (chunk: Buffer) => {
+        for (const line of chunk.toString().split('\n')) {
+          const match = /^\[(\S+)\] (Deleted )?\d+: macvlan0\s+inet6? (\S+)/.exec(line);
+          if (match && match[3] === ADDRESSES.sourceCidr) events.push({ pod, held: !match[2], atMs: Date.parse(match[1]!.slice(0, 23)) + Number(`0.${match[1]!.slice(23)}`) });
+        }
+      });
+      return child;
+    });
+    this.processes.push(...monitors);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // ip monitor subscribes as it starts
+    return {
+      stop: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        for (const monitor of monitors) monitor.kill();
+        await Promise.allSettled(monitors);
+        return holdingIntervals(this.replicas, initial, startedMs, events, Date.now());
+      },
+    };
+  }
+
+  /** The replicas whose macvlan0 holds the source address now. */
+  async holders(): Promise<number[]> {
+    const shown = await Promise.all(this.ns.pods.map((ns) => this.exec(ns, ['ip', '-br', 'addr', 'show', 'dev', 'macvlan0'])));
+    return shown.flatMap((line, i) => (line.split(/\s+/).includes(ADDRESSES.sourceCidr) ? [i] : []));
+  }
+
+  async mac(index: number): Promise<string> {
+    const [link] = JSON.parse(await this.exec(this.ns.pods[index]!, ['ip', '-j', 'link', 'show', 'dev', 'macvlan0'])) as { address: string }[];
+    return link!.address;
+  }
+
+  /** The LAN's (the gateway's) ARP entry for the source address. */
+  async lanNeighbour(): Promise<string | undefined> {
+    const entries = JSON.parse(await this.exec(this.ns.lan, ['ip', '-j', 'neigh', 'show', ADDRESSES.source])) as { lladdr?: string }[];
+    return entries[0]?.lladdr;
+  }
+
+  /** The node's NIC down or up: the replica's macvlan0 loses (or regains) its carrier. */
+  async setLink(index: number, up: boolean): Promise<void> {
+    await sh(['ip', '-n', this.ns.nodes[index]!, 'link', 'set', 'nic0', up ? 'up' : 'down']);
+  }
+
+  async destroy(): Promise<void> {
+    for (const child of this.processes) child.kill('SIGKILL');
+    await Promise.allSettled(this.processes);
+    for (const ns of [this.ns.client, this.ns.cluster, this.ns.lan, ...this.ns.nodes, ...this.ns.pods]) await execa('ip', ['netns', 'del', ns], { reject: false });
+    rmSync(this.scratch, { recursive: true, force: true });
+    if (this.fixture) rmSync(join(this.fixture, '..'), { recursive: true, force: true });
+  }
+}
