@@ -176,7 +176,8 @@ class Supervisor implements Failover {
     // keepalived stopping on its own (someone signalled it) is a fault until it runs again.
     const role: Role = state === 'STOP' ? 'FAULT' : state;
     this.setRole(role);
-    this.firstState?.(role);
+    // A keepalived that stops as it starts (no permission, say) has not started.
+    if (state !== 'STOP') this.firstState?.(role);
     // The advertisement address gone (someone deleted it) is one fault the router can repair.
     if (role === 'FAULT') void this.ensureAdvertSource();
   }

@@ -187,10 +187,14 @@ export class FailoverTopology {
     if (!/vrrp|l4proto 112/.test(table)) await this.exec(this.ns.pods[index]!, ['nft', 'insert', 'rule', 'ip', 'egress_router', 'postrouting', 'meta', 'l4proto', 'vrrp', 'accept']);
   }
 
-  /** Starts replica `index`'s router process (the fixture); resolves once failover has started. */
-  async startReplica(index: number, options: { env?: Record<string, string>; wrap?: string[] } = {}): Promise<Replica> {
+  /**
+   * Starts replica `index`'s router process (the fixture); resolves once failover has started.
+   * `wrap(workDir)` is a command prefix that execs the rest (setpriv, a read-only root, ...).
+   */
+  async startReplica(index: number, options: { env?: Record<string, string>; wrap?: (workDir: string) => string[] } = {}): Promise<Replica> {
     const workDir = join(this.scratch, `pod${index}`);
-    const child = execa('ip', ['netns', 'exec', this.ns.pods[index]!, ...(options.wrap ?? []), process.execPath, this.fixture], {
+    mkdirSync(workDir, { recursive: true });
+    const child = execa('ip', ['netns', 'exec', this.ns.pods[index]!, ...(options.wrap?.(workDir) ?? []), process.execPath, this.fixture], {
       env: {
         PATH: process.env.PATH ?? '',
         EGRESS_SOURCE: ADDRESSES.sourceCidr,
