@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { describeIntegration } from '../support/integration.js';
-import { FailoverTopology, podAddress } from '../support/failover-topology.js';
+import { FailoverTopology } from '../support/failover-topology.js';
 
 /**
  * As a container runtime runs the documented pod spec: `capabilities: {drop: [ALL], add: caps}`
@@ -37,11 +37,11 @@ describeIntegration('failover with least privilege', () => {
     const service = await topology.startService();
     await Promise.race(replicas.map((r) => r.waitForRole('MASTER')));
     const holder = replicas.find((r) => r.role === 'MASTER')!.index;
-    await service.waitFor([podAddress(holder)]);
+    await service.waitFor([topology.addresses.pod(holder)]);
     expect(await topology.holders()).toEqual([holder]);
     replicas[holder]!.child.kill('SIGKILL');
     await replicas[1 - holder]!.waitForRole('MASTER');
-    await service.waitFor([podAddress(1 - holder)]);
+    await service.waitFor([topology.addresses.pod(1 - holder)]);
     expect(await topology.holders()).toEqual([1 - holder]);
     expect(await topology.lanNeighbour()).toBe(await topology.mac(1 - holder));
   });
@@ -53,4 +53,4 @@ describeIntegration('failover with least privilege', () => {
     // init mode put the address on both pods; the failed replica released its copy all the same.
     expect(await topology.holders()).toEqual([1]);
   });
-});
+}, ['keepalived', 'setpriv', 'unshare']);
