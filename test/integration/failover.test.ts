@@ -16,6 +16,16 @@ import { handovers, longestDoubleHolding } from '../support/holders.js';
 const TARGET_MS = 3000;
 const FAILOVER_TOOLS = ['keepalived', 'setpriv'];
 
+/**
+ * The processes of `pids` still running after a while: keepalived's VRRP process takes about a
+ * second to finish once told to stop (it sends its priority-0 advertisement first).
+ */
+async function stillRunning(pids: number[], withinMs = 3000): Promise<number[]> {
+  const deadline = performance.now() + withinMs;
+  while (pids.some(running) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  return pids.filter(running);
+}
+
 describeIntegration('failover between two replicas (VRRP through keepalived)', () => {
   let topology: FailoverTopology;
   let replicas: Replica[];
@@ -77,7 +87,38 @@ describeIntegration('failover between two replicas (VRRP through keepalived)', (
     expect(replicas[other]!.role).toBe('MASTER');
     expect(service.endpoints()).toEqual([topology.addresses.pod(other)]);
     expect(await topology.lanNeighbour()).toBe(await topology.mac(other));
-    expect(pids.filter(running), 'keepalived processes of the killed router').toEqual([]);
+    expect(await stillRunning(pids), 'keepalived processes of the killed router').toEqual([]);
+  });
+
+  it('when the holder\'s container dies whole (keepalived too, no clean-up), the other takes over within 3 s, and the restarted replica first releases the address it left', async () => {
+    const [holder, other] = await elected();
+    expect(replicas[holder]!.keepalivedPids().filter(running)).toHaveLength(2);
+    const ms = await failover(() => replicas[holder]!.killContainer());
+    console.log(`failover after the holder's container died: Service back after ${ms.toFixed(0)} ms`);
+    expect(ms).toBeLessThanOrEqual(TARGET_MS);
+    expect(replicas[other]!.role).toBe('MASTER');
+    expect(await topology.lanNeighbour()).toBe(await topology.mac(other));
+    // Nothing ran to delete it: the dead replica's interface still has the address (README, "Failover").
+    expect(await topology.holders()).toEqual([holder, other].sort());
+    replicas[holder] = await topology.startReplica(holder);
+    expect(replicas[holder]!.role).toBe('BACKUP');
+    expect(await topology.holders()).toEqual([other]);
+    expect(service.endpoints()).toEqual([topology.addresses.pod(other)]);
+  });
+
+  it('a holder whose router crashes (an uncaught exception) releases the address as it exits, and keepalived ends with it', async () => {
+    const [holder, other] = await elected();
+    const pids = replicas[holder]!.keepalivedPids();
+    const crashed = monotonicNs();
+    replicas[holder]!.child.kill('SIGUSR2');
+    const result = await replicas[holder]!.child;
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('crashing on SIGUSR2');
+    // Released synchronously at exit, before the process was gone.
+    expect(await topology.holders()).not.toContain(holder);
+    await replicas[other]!.waitForRole('MASTER', 5000, crashed);
+    await service.waitFor([topology.addresses.pod(other)]);
+    expect(await stillRunning(pids), 'keepalived processes of the crashed router').toEqual([]);
   });
 
   it('a holder whose link goes down gives up the address and its readiness; the other takes over within 3 s', async () => {

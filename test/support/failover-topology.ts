@@ -112,6 +112,21 @@ export class Replica {
     }
   }
 
+  /**
+   * Kills the replica as the kernel ends a container whose main process dies: every process at
+   * once with SIGKILL, keepalived's VRRP process first, so that nothing can clean up.
+   */
+  killContainer(): void {
+    for (const pid of this.keepalivedPids().reverse()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    this.child.kill('SIGKILL');
+  }
+
   /** The end of what the process logged (pino JSON lines), for failure messages. */
   stderrTail(): string {
     return this.stderr.slice(-1500);
