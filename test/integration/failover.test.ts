@@ -9,7 +9,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { DEFAULT_ADVERT_INTERVAL_MS } from '../../src/failover/settings.js';
 import { describeIntegration } from '../support/integration.js';
-import { FailoverTopology, type Replica, monotonicNs, msBetween, running } from '../support/failover-topology.js';
+import { FailoverTopology, type Replica, STATUS_PORT, monotonicNs, msBetween, running } from '../support/failover-topology.js';
 import { handovers, longestDoubleHolding } from '../support/holders.js';
 
 /** The issue's target: a new connection through the Service within 3 s of the holder's end. */
@@ -119,6 +119,23 @@ describeIntegration('failover between two replicas (VRRP through keepalived)', (
     await replicas[other]!.waitForRole('MASTER', 5000, crashed);
     await service.waitFor([topology.addresses.pod(other)]);
     expect(await stillRunning(pids), 'keepalived processes of the crashed router').toEqual([]);
+  });
+
+  it('when keepalived dies on its own, the replica turns not ready at once and the supervisor starts keepalived again, as a backup', async () => {
+    const [holder, other] = await elected();
+    const [main] = replicas[holder]!.keepalivedPids();
+    const killed = monotonicNs();
+    process.kill(main!, 'SIGKILL');
+    await replicas[holder]!.waitForRole('FAULT', 5000, killed);
+    await replicas[other]!.waitForRole('MASTER', 5000, killed);
+    const restarted = await replicas[holder]!.waitForRole('BACKUP', 5000, killed);
+    expect(msBetween(killed, restarted), 'first restart after 0.5 s').toBeGreaterThanOrEqual(500);
+    await service.waitFor([topology.addresses.pod(other)]);
+    expect(await topology.holders()).toEqual([other]);
+    expect(replicas[holder]!.keepalivedPids()).not.toContain(main);
+    const metrics = await topology.exec(topology.ns.cluster, [process.execPath, '-e', `fetch('http://${topology.addresses.pod(holder)}:${STATUS_PORT}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`]);
+    expect(metrics).toContain('egress_router_failover_keepalived_restarts_total 1');
+    expect(metrics).toContain('egress_router_failover_role{role="backup"} 1');
   });
 
   it('a holder whose link goes down gives up the address and its readiness; the other takes over within 3 s', async () => {
