@@ -3,24 +3,24 @@
  * notification FIFO, restarts it when it dies, and stops it so that the address is released.
  *
  * Start-up, in order:
- * 1. the work directory, keepalived's configuration and the FIFO (opened before keepalived starts,
- *    read and write, so no state line is lost and keepalived restarts never see it closed);
- * 2. IPv4: this replica's link-local advertisement address (advert-source.ts), before anything
+ * 1. IPv4: this replica's link-local advertisement address (advert-source.ts), before anything
  *    below can delete an IPv4 address, since deleting the last one would flush the routes;
+ * 2. the work directory, keepalived's configuration and the FIFO (opened before keepalived starts,
+ *    read and write, so no state line is lost and keepalived restarts never see it closed);
  * 3. a source address left on the interface by an earlier run that could not release it;
  * 4. keepalived, which starts as a backup and says so on the FIFO.
  */
 import { mkdirSync, openSync, constants, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import { execa, execaSync, type ResultPromise } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { InterfaceAddress, IpAddress } from '../config/address.js';
 import { type Problem, type Result, fail, ok, problem } from '../problem.js';
 import { runCommand } from '../system/commands.js';
-import { advertSourceCidr, advertSourceFor } from './advert-source.js';
 import { nextAttempt, restartDelayMs } from './backoff.js';
+import { EgressLink } from './egress-link.js';
 import { type KeepalivedFiles, isKeepalivedWarning, keepalivedCommand, keepalivedFiles, parseNotifyLine, renderKeepalivedConfig, stripLogTimestamp } from './keepalived.js';
 import { type FailoverMetrics, failoverMetrics } from './metrics.js';
 import { type Role, type RoleListener, RoleTracker } from './role.js';
@@ -49,11 +49,6 @@ const START_TIMEOUT_MS = 5000;
 /** keepalived's own limit for its children to finish at stop is 5 s; then it is killed. */
 const STOP_TIMEOUT_MS = 6000;
 
-interface LinkInfo {
-  mac: string | undefined;
-  addresses: { local: string; prefixlen: number; family: string }[];
-}
-
 class Supervisor implements Failover {
   private readonly tracker = new RoleTracker();
   private readonly metrics: FailoverMetrics;
@@ -68,12 +63,21 @@ class Supervisor implements Failover {
   private stopping: Promise<void> | undefined;
   private recentLines: string[] = [];
   private firstState: ((role: Role) => void) | undefined;
-  private readonly releaseAtExit = () => this.releaseSync();
+  private readonly link: EgressLink;
+  private readonly releaseAtExit = () => {
+    try {
+      if (this.child?.pid !== undefined) process.kill(this.child.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    this.link.releaseSourceSync();
+  };
 
   constructor(private readonly settings: FailoverSettings, private readonly options: FailoverOptions) {
     this.log = options.log.child({ area: 'failover' });
     this.metrics = failoverMetrics(options.registry);
     this.files = keepalivedFiles(options.workDir ?? settings.workDir);
+    this.link = new EgressLink(options.egressInterface, options.source, this.log);
   }
 
   get role(): Role {
@@ -82,57 +86,6 @@ class Supervisor implements Failover {
 
   onRoleChange(listener: RoleListener): () => void {
     return this.tracker.onChange(listener);
-  }
-
-  private get cidr(): string {
-    return `${this.options.source.text}/${this.options.source.prefix}`;
-  }
-
-  private async link(): Promise<Result<LinkInfo>> {
-    const dev = this.options.egressInterface;
-    const shown = await runCommand(['ip', '-j', 'addr', 'show', 'dev', dev]);
-    if (!shown.ok) return fail(problem('environment', `interface ${dev}`, shown.error));
-    try {
-      const [link] = JSON.parse(shown.stdout || '[]') as { address?: string; addr_info?: LinkInfo['addresses'] }[];
-      return ok({ mac: link?.address, addresses: link?.addr_info ?? [] });
-    } catch {
-      return fail(problem('environment', `ip -j addr show dev ${dev}`, 'printed output that is not JSON (iproute2 too old?)'));
-    }
-  }
-
-  /** IPv4: this replica's advertisement address, added if missing. IPv6 needs none. */
-  private async ensureAdvertSource(): Promise<Result<IpAddress | undefined>> {
-    if (this.options.source.family !== 4) return ok(undefined);
-    const dev = this.options.egressInterface;
-    const link = await this.link();
-    if (!link.ok) return link;
-    const address = link.value.mac ? advertSourceFor(link.value.mac) : undefined;
-    if (!address) return fail(problem('environment', `interface ${dev}`, `has no MAC address to derive the VRRP advertisement address from (${link.value.mac ?? 'none'})`));
-    if (link.value.addresses.some((a) => a.local === address.text)) return ok(address);
-    const added = await runCommand(['ip', '-4', 'addr', 'replace', advertSourceCidr(address), 'dev', dev, 'scope', 'link']);
-    if (!added.ok) return fail(problem('environment', `interface ${dev}`, `cannot add the VRRP advertisement address ${address.text}: ${added.error}`));
-    this.log.info({ address: address.text, interface: dev }, 'added the link-local address VRRP advertisements leave from');
-    return ok(address);
-  }
-
-  /** Deletes the source address if it is on the interface; keepalived could not (it died). */
-  private async releaseSource(): Promise<void> {
-    const link = await this.link();
-    const { source } = this.options;
-    if (!link.ok || !link.value.addresses.some((a) => a.local === source.text && a.prefixlen === source.prefix)) return;
-    const removed = await runCommand(['ip', 'addr', 'del', this.cidr, 'dev', this.options.egressInterface]);
-    if (removed.ok) this.log.warn({ address: this.cidr }, 'released the source address keepalived left behind');
-    else this.log.error({ address: this.cidr, error: removed.error }, 'could not release the source address');
-  }
-
-  /** At process exit (a crash, an exit without stop()): the address must not outlive the router. */
-  private releaseSync(): void {
-    try {
-      if (this.child?.pid !== undefined) process.kill(this.child.pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-    execaSync('ip', ['addr', 'del', this.cidr, 'dev', this.options.egressInterface], { reject: false, stdio: 'ignore' });
   }
 
   private async prepareFiles(advertSource: IpAddress | undefined): Promise<Problem | undefined> {
@@ -179,14 +132,14 @@ class Supervisor implements Failover {
     // A keepalived that stops as it starts (no permission, say) has not started.
     if (state !== 'STOP') this.firstState?.(role);
     // The advertisement address gone (someone deleted it) is one fault the router can repair.
-    if (role === 'FAULT') void this.ensureAdvertSource();
+    if (role === 'FAULT') void this.link.ensureAdvertSource();
   }
 
   private setRole(role: Role): void {
     const previous = this.tracker.role;
     if (!this.tracker.set(role)) return;
     this.metrics.setRole(role);
-    const holding = role === 'MASTER' ? `, holding ${this.cidr}` : '';
+    const holding = role === 'MASTER' ? `, holding ${this.options.source.text}/${this.options.source.prefix}` : '';
     this.log.info({ role, previous }, `failover: ${role}${holding}`);
   }
 
@@ -225,7 +178,7 @@ class Supervisor implements Failover {
     const delay = restartDelayMs(this.attempt);
     this.log.error({ keepalived: this.recentLines, restartInMs: delay }, `keepalived ${how}; restarting it`);
     this.setRole('FAULT');
-    void this.releaseSource();
+    void this.link.releaseSource();
     this.metrics.keepalivedRestarted();
     this.restartTimer = setTimeout(() => void this.restart(), delay);
   }
@@ -233,18 +186,18 @@ class Supervisor implements Failover {
   private async restart(): Promise<void> {
     this.restartTimer = undefined;
     if (this.stopping) return;
-    const advertSource = await this.ensureAdvertSource();
+    const advertSource = await this.link.ensureAdvertSource();
     if (!advertSource.ok) this.log.error({ problem: advertSource.problems[0] }, 'cannot prepare the VRRP advertisement address');
     if (!this.stopping) this.spawn();
   }
 
   /** Runs steps 1-4; resolves once keepalived has reported its first state. */
   async start(): Promise<Problem | undefined> {
-    const advertSource = await this.ensureAdvertSource();
+    const advertSource = await this.link.ensureAdvertSource();
     if (!advertSource.ok) return advertSource.problems[0];
     const failed = await this.prepareFiles(advertSource.value);
     if (failed) return failed;
-    await this.releaseSource();
+    await this.link.releaseSource();
     process.on('exit', this.releaseAtExit);
     const first = new Promise<Role | undefined>((resolve) => {
       this.firstState = resolve;
@@ -276,12 +229,13 @@ class Supervisor implements Failover {
     clearTimeout(this.restartTimer);
     const child = this.child;
     if (child?.pid !== undefined) {
+      this.log.info('stopping keepalived: it releases the address and hands it over at once');
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
       await this.childExited;
       clearTimeout(timer);
     }
-    await this.releaseSource();
+    await this.link.releaseSource();
     process.off('exit', this.releaseAtExit);
     this.fifo?.destroy();
     this.setRole('STOP');
