@@ -17,6 +17,7 @@ declare -A packages=(
   [time]=/usr/bin/time
   [curl]=curl
   [tcpdump]=tcpdump
+  [keepalived]=keepalived
 )
 missing=()
 for package in "${!packages[@]}"; do

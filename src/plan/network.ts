@@ -45,6 +45,25 @@ function addressSteps(config: Config, observed: Observed): Step[] {
   return steps;
 }
 
+/**
+ * With failover on (EGRESS_ROUTER_VRRP_ID), keepalived owns the source address: it adds it on the
+ * elected replica only and deletes it everywhere else, so the planner neither adds it nor removes
+ * it as stale, whether it is there or not. Other global addresses are still stale. keepalived's
+ * own link-local address (scope link) is never touched, like every non-global address.
+ */
+function failoverAddressSteps(config: Config, observed: Observed): Step[] {
+  const egress = observed.egress;
+  const { source, egressInterface: dev } = config;
+  const steps: Step[] = [];
+  const isSource = (a: { text: string; prefix: number }) => a.text === source.text && a.prefix === source.prefix;
+  const stale = egress?.addresses.filter((a) => a.family === config.family && a.scope === 'global' && !isSource(a)) ?? [];
+  for (const address of stale) {
+    steps.push({ kind: 'run', label: 'remove stale source address', argv: [...ipArgs(config.family), 'addr', 'del', `${address.text}/${address.prefix}`, 'dev', dev] });
+  }
+  if (!egress?.up) steps.push({ kind: 'run', label: 'link up', argv: ['ip', 'link', 'set', dev, 'up'] });
+  return steps;
+}
+
 function routeArgs(route: RouteEntry): string[] {
   const args = [route.dst];
   if (route.gateway) args.push('via', route.gateway);
@@ -155,9 +174,12 @@ function forwardingSteps(config: Config, observed: Observed): Step[] {
   return [{ kind: 'sysctl', label: 'forwarding', key: forwardingKey(config.family), value: '1' }];
 }
 
-export function planNetwork(config: Config, observed: Observed): Step[] {
+/** Who puts the source address on the egress interface: the router, or keepalived (failover on). */
+export type SourceOwner = 'router' | 'keepalived';
+
+export function planNetwork(config: Config, observed: Observed, sourceOwner: SourceOwner = 'router'): Step[] {
   return [
-    ...addressSteps(config, observed),
+    ...(sourceOwner === 'keepalived' ? failoverAddressSteps(config, observed) : addressSteps(config, observed)),
     ...replyRoutingSteps(config, observed),
     ...gatewaySteps(config, observed),
     ...forwardingSteps(config, observed),

@@ -12,7 +12,9 @@ const missing = [
 
 export const integrationMissing = missing;
 
-export function describeIntegration(name: string, body: () => void): void {
+/** `tools`: commands this suite needs beyond the common ones (keepalived for failover, say). */
+export function describeIntegration(name: string, body: () => void, tools: readonly string[] = []): void {
+  const missing = [...integrationMissing, ...tools.filter((tool) => !onPath(tool))];
   if (missing.length === 0) {
     describe(name, body);
   } else if (process.env.CI === 'true') {

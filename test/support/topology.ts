@@ -34,8 +34,11 @@ export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const ENTRY = `${ROOT}/dist/egress-router.js`;
 const FIXTURES = `${ROOT}/test/fixtures`;
 
-/** Every namespace this code creates starts with this, so leftovers are easy to find and remove. */
-export const NAMESPACE_PREFIX = 'ert-';
+/**
+ * Every namespace this code creates starts with this, so leftovers are easy to find and remove.
+ * EGRESS_ROUTER_TEST_NS_PREFIX replaces it where several people share a machine.
+ */
+export const NAMESPACE_PREFIX = process.env.EGRESS_ROUTER_TEST_NS_PREFIX || 'ert-';
 
 export const ADDRESSES = {
   client: '10.129.0.10',

@@ -81,7 +81,7 @@ describe('examples', () => {
   });
 
   it('the Service selects the init-mode pod', () => {
-    const service = documents.find((d) => d.kind === 'Service')!;
+    const service = documents.find((d) => d.kind === 'Service' && d.file === 'service.yaml')!;
     const pod = documents.find((d) => d.file === 'pod-init.yaml')!;
     expect(pod.metadata.labels).toMatchObject(service.spec.selector);
   });
