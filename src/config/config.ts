@@ -8,6 +8,7 @@ import { type DestinationList, parseDestinations, parsePort } from './destinatio
 import { DEFAULT_RESOLV_CONF } from '../names/resolv-conf.js';
 import { RP_FILTER_CHOICES, type ReversePathChoice } from '../plan/reverse-path.js';
 import { type TtlBounds, parseTtlBounds } from '../names/schedule.js';
+import { FAILOVER_VARIABLES, type FailoverSettings, parseFailoverSettings } from '../failover/settings.js';
 import { loadProxyList, readProxyList } from '../dns-proxy/settings.js';
 import { noRedirects, proxyListAsRedirects } from '../dns-proxy/as-redirects.js';
 import { type Problem, type Result, fail, ok, pathName, problem, quote } from '../problem.js';
@@ -42,6 +43,8 @@ export interface Config {
   rpFilter: ReversePathChoice;
   /** The floor and ceiling of the names' re-resolution. */
   ttl: TtlBounds;
+  /** VRRP failover between replicas (EGRESS_ROUTER_VRRP_ID); undefined when off. */
+  failover?: FailoverSettings;
 }
 
 /** The status endpoint's documented default port. */
@@ -70,6 +73,7 @@ export const VARIABLES = [
   'EGRESS_ROUTER_DNS_MAX_TTL',
   'EGRESS_DNS_PROXY_DESTINATION',
   'EGRESS_DNS_PROXY_DESTINATION_FILE',
+  ...FAILOVER_VARIABLES,
 ] as const;
 
 const isSet = (value: string | undefined): value is string => value !== undefined && value !== '';
@@ -230,6 +234,8 @@ export function parseConfig(env: Environment, readFile: ReadFile, flags: { dryRu
 
   const ttl = parseTtlBounds(env);
   if (!ttl.ok) problems.push(...ttl.problems);
+  const failover = parseFailoverSettings(env, chosenMode);
+  if (!failover.ok) problems.push(...failover.problems);
 
   // The proxy modes hand EGRESS_DESTINATION to the proxy container, in the proxy's own syntax.
   let destinations: DestinationList | undefined;
@@ -241,7 +247,7 @@ export function parseConfig(env: Environment, readFile: ReadFile, flags: { dryRu
     else problems.push(...loaded.problems);
   }
 
-  if (problems.length > 0 || !source || !gateway || !ttl.ok) return fail(...problems);
+  if (problems.length > 0 || !source || !gateway || !ttl.ok || !failover.ok) return fail(...problems);
   return ok({
     mode: chosenMode,
     source,
@@ -257,5 +263,6 @@ export function parseConfig(env: Environment, readFile: ReadFile, flags: { dryRu
     resolvConf: isSet(env.EGRESS_ROUTER_RESOLV_CONF) ? env.EGRESS_ROUTER_RESOLV_CONF : DEFAULT_RESOLV_CONF,
     rpFilter,
     ttl: ttl.value,
+    ...(failover.value ? { failover: failover.value } : {}),
   });
 }

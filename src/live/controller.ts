@@ -11,6 +11,8 @@ import type { Logger } from 'pino';
 import type { Config, Environment, ReadFile } from '../config/config.js';
 import { type LocalPort, type Ruleset, rulesetFor } from '../firewall/ruleset.js';
 import { DestinationNames, type NameSettings, namesOf } from './names.js';
+import { failoverReadiness } from '../failover/role.js';
+import { type Failover, startFailover } from '../failover/supervisor.js';
 import type { RouterMetrics } from '../observe/metrics.js';
 import type { Readiness } from '../observe/status-server.js';
 import { type Problem, formatProblem } from '../problem.js';
@@ -58,6 +60,9 @@ export class RouterController {
   private watch: FileWatch | undefined;
   private readonly runner: SyncRunner;
   private readonly names: DestinationNames;
+  private failover: Failover | undefined;
+  /** The settings the running failover was started with; '' when it is off. */
+  private failoverKey = '';
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly log: Logger;
 
@@ -117,6 +122,10 @@ export class RouterController {
     if (!this.applied) reasons.push('the configuration has not been applied yet');
     if (this.syncProblems.length > 0) reasons.push(`the last reconcile failed: ${this.syncProblems.map(formatProblem).join('; ')}`);
     reasons.push(...this.names.unresolved(this.inputs.config.destinations));
+    if (this.inputs.config.failover) {
+      const role = failoverReadiness(this.failover?.role ?? 'INIT');
+      if (!role.ready) reasons.push(role.reason);
+    }
     return { ready: reasons.length === 0, reasons };
   }
 
@@ -124,6 +133,8 @@ export class RouterController {
     this.watch?.close();
     for (const timer of this.timers) clearTimeout(timer);
     await this.runner.stop();
+    // A replica told to stop gives the address up first, so that another takes over at once.
+    await this.failover?.stop();
     this.names.stop();
   }
 
@@ -203,11 +214,40 @@ export class RouterController {
       this.log.info({ hash: this.inputs.hash, changes: result.changes, reloadMs }, 'reload applied');
     }
     if (result.announce.length > 0) await this.announce(config, result.announce, result.reannounce);
+    const failoverProblem = await this.syncFailover(config);
+    if (failoverProblem) {
+      this.syncProblems = [failoverProblem];
+      this.log.error(formatProblem(failoverProblem));
+      this.updateReady();
+      return false;
+    }
     if (result.changes > 0 || first) {
       this.log.info({ kind, changes: result.changes, hash: this.inputs.hash, rules: config.destinations?.redirects.length ?? 0 }, first ? 'egress router ready' : 'reconciled');
     }
     this.updateReady();
     return true;
+  }
+
+  /**
+   * Runs keepalived once the firewall (with its VRRP exemption) and the routes are in place, and
+   * restarts it when its settings, the source or the interface change.
+   */
+  private async syncFailover(config: Config): Promise<Problem | undefined> {
+    const key = config.failover ? JSON.stringify([config.failover, config.source, config.egressInterface]) : '';
+    if (key === this.failoverKey) return undefined;
+    await this.failover?.stop();
+    this.failover = undefined;
+    this.failoverKey = '';
+    if (!config.failover) return undefined;
+    const started = await startFailover(config.failover, { log: this.log, registry: this.options.metrics.registry, egressInterface: config.egressInterface, source: config.source });
+    if (!started.ok) return started.problems[0];
+    this.failover = started.value;
+    this.failoverKey = key;
+    this.failover.onRoleChange((role, previous) => {
+      this.log.info({ role, previous }, `VRRP role ${role}`);
+      this.updateReady();
+    });
+    return undefined;
   }
 
   private async announce(config: Config, now: string[][], later: string[][]): Promise<void> {

@@ -37,6 +37,7 @@ export function buildPlan(config: Config, observed: Observed, resolved?: Ruleset
   const steps: Step[] = ruleset ? [firewallStep(ruleset, observed.firewallBackend, observed)] : [];
   // The other backend's rules go only once this run's ruleset is in place.
   steps.push(...planBackendSwitch(config, observed));
-  steps.push(...planNetwork(config, observed));
-  return ok({ steps, announce: planAnnouncements(config, observed.egress) });
+  // With failover, keepalived holds the source address and announces it at each takeover.
+  steps.push(...planNetwork(config, observed, config.failover ? 'keepalived' : 'router'));
+  return ok({ steps, announce: config.failover ? [] : planAnnouncements(config, observed.egress) });
 }

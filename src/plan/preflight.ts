@@ -9,6 +9,8 @@ import { leftoverTools } from './backend-switch.js';
 import { forwardingKey, forwards } from './network.js';
 import type { Observed } from './observed.js';
 import { reversePathProblems } from './reverse-path.js';
+import { FAILOVER_TOOLS } from '../failover/keepalived.js';
+import { failoverPreflight } from '../failover/preflight.js';
 
 /**
  * The commands a run needs, by backend and family, and for removing what the other backend left
@@ -21,8 +23,9 @@ export function requiredTools(config: Config, backend: Observed['firewallBackend
     else tools.push(iptablesCommands(config.family).restore, iptablesCommands(config.family).save);
   }
   // The announcement: gratuitous ARP, or an unsolicited neighbour advertisement sent by perl
-  // (perl-base is part of every Debian system), see announce.ts.
-  tools.push(config.family === 4 ? 'arping' : 'perl');
+  // (perl-base is part of every Debian system), see announce.ts; with failover, keepalived's.
+  if (config.failover) tools.push(...FAILOVER_TOOLS);
+  else tools.push(config.family === 4 ? 'arping' : 'perl');
   for (const tool of leftoverTools(config, backend, leftovers)) if (!tools.includes(tool)) tools.push(tool);
   return tools;
 }
@@ -41,7 +44,9 @@ export function preflight(config: Config, observed: Observed): Problem[] {
     env(`interface ${config.clusterInterface}`, 'not found in this network namespace (the cluster interface; set EGRESS_ROUTER_CLUSTER_INTERFACE if it has another name)');
   }
   for (const tool of requiredTools(config, observed.firewallBackend, observed.leftovers)) {
-    if (!observed.tools[tool]) env(`command ${tool}`, 'not found on PATH; install it in the image');
+    // failoverPreflight names the failover tools with what they are for.
+    const failoverTool = (FAILOVER_TOOLS as readonly string[]).includes(tool);
+    if (!observed.tools[tool] && !failoverTool) env(`command ${tool}`, 'not found on PATH; install it in the image');
   }
   if (!config.dryRun) {
     if (!observed.capabilities.netAdmin) {
@@ -56,5 +61,6 @@ export function preflight(config: Config, observed: Observed): Problem[] {
     env(`sysctl ${forwardingKey(config.family)}`, `is ${observed.forwarding.value || 'unreadable'} and /proc/sys is read-only here; enable it for the pod (securityContext.sysctls or the CNI) or run privileged`);
   }
   problems.push(...reversePathProblems(config, observed));
+  if (config.failover) problems.push(...failoverPreflight(config, observed));
   return problems;
 }
