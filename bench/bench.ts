@@ -19,7 +19,7 @@
  *
  *   npm run bench                  full run (a few minutes); writes docs/benchmarks.svg
  *   npm run bench -- --smoke       small and fast, targets reported but not enforced (CI)
- *   options: --svg FILE | --no-svg; --only dns-proxy (that section alone)
+ *   options: --svg FILE | --no-svg; --only dns-proxy|reload (that section alone)
  */
 import { execa } from 'execa';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +33,7 @@ import { LoadGenerator, type RateOptions } from './rate.js';
 import { describeMachine, fixed, int, loadAverage, markdownTable, mb, median, withSpread } from './report.js';
 import { LEGACY_MODEL, hasGnuTime, idleLegacyProcess, routerCommand, timedRun, useCopyOfBuild } from './runs.js';
 import { DNS_PROXY_FULL, DNS_PROXY_SMOKE, benchDnsProxy } from './dns-proxy.js';
+import { benchReload } from './reload.js';
 
 interface Profile {
   name: 'full' | 'smoke';
@@ -101,17 +102,17 @@ const SHAPE_NAMES: Record<Shape, string> = {
   legacy: 'legacy shape (a rule per redirect)',
 };
 
-function parseArgs(argv: string[]): { profile: Profile; svg: string | undefined; only: 'dns-proxy' | undefined } {
+function parseArgs(argv: string[]): { profile: Profile; svg: string | undefined; only: 'dns-proxy' | 'reload' | undefined } {
   let profile = FULL;
   let svg: string | undefined | null = null;
-  let only: 'dns-proxy' | undefined;
+  let only: 'dns-proxy' | 'reload' | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--smoke') profile = SMOKE;
     else if (arg === '--svg' && argv[i + 1]) svg = argv[++i]!;
     else if (arg === '--no-svg') svg = undefined;
-    else if (arg === '--only' && argv[i + 1] === 'dns-proxy') only = argv[++i] as 'dns-proxy';
-    else throw new Error(`unknown argument ${arg}; usage: bench [--smoke] [--svg FILE | --no-svg] [--only dns-proxy]`);
+    else if (arg === '--only' && (argv[i + 1] === 'dns-proxy' || argv[i + 1] === 'reload')) only = argv[++i] as 'dns-proxy' | 'reload';
+    else throw new Error(`unknown argument ${arg}; usage: bench [--smoke] [--svg FILE | --no-svg] [--only dns-proxy|reload]`);
   }
   // Only a full run replaces the committed plot unless told otherwise.
   if (svg === null) svg = profile.name === 'full' && !only ? `${ROOT}/docs/benchmarks.svg` : undefined;
@@ -313,11 +314,16 @@ async function main(): Promise<number> {
   try {
     await execa(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
     useCopyOfBuild(dir);
-    if (only === 'dns-proxy') return await runDnsProxyOnly(profile, dir, started);
+    if (only) return await runOnly(only, profile, dir, started);
     return await run(profile, svg, dir, started);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The reload section: 100,000 rules in a full run, 1,000 in a smoke run. */
+function reloadSection(profile: Profile) {
+  return benchReload(profile.name === 'full' ? 100_000 : 1_000, profile.name === 'full' ? 3 : 1, { entry: routerCommand()[1]!, progress });
 }
 
 /** The DNS proxy section on the built router in `dir`. */
@@ -325,12 +331,12 @@ function dnsProxySection(profile: Profile, dir: string) {
   return benchDnsProxy(profile.name === 'full' ? DNS_PROXY_FULL : DNS_PROXY_SMOKE, { dir, entry: routerCommand()[1]!, progress });
 }
 
-async function runDnsProxyOnly(profile: Profile, dir: string, started: number): Promise<number> {
+async function runOnly(only: 'dns-proxy' | 'reload', profile: Profile, dir: string, started: number): Promise<number> {
   const machine = await describeMachine();
-  log(`# egress-router benchmark, DNS proxy section only (${profile.name} run)\n`);
+  log(`# egress-router benchmark, ${only} section only (${profile.name} run)\n`);
   log(`- CPU: ${machine.cpu}, ${machine.cores} cores; kernel ${machine.kernel}; node ${machine.node}`);
   log(`- load average at start: ${loadAverage()}\n`);
-  const section = await dnsProxySection(profile, dir);
+  const section = only === 'dns-proxy' ? await dnsProxySection(profile, dir) : await reloadSection(profile);
   log(section.markdown);
   log(`\n## Targets${profile.enforce ? '' : ' (smoke run: reported, not enforced)'}\n`);
   const verdict = (c: Check) => (c.pass ? 'PASS' : profile.enforce ? 'FAIL' : 'FAIL (not enforced)');
@@ -371,6 +377,7 @@ async function run(profile: Profile, svg: string | undefined, dir: string, start
     await topology.destroy();
   }
   const dnsProxy = await dnsProxySection(profile, dir);
+  const reload = await reloadSection(profile);
   const loadAfter = loadAverage();
 
   // Apply.
@@ -461,6 +468,7 @@ async function run(profile: Profile, svg: string | undefined, dir: string, start
   );
   log(`\nThe legacy-mode router exited ${int(idle.stopMs)} ms after SIGTERM.`);
   log(`\n${dnsProxy.markdown}`);
+  log(`\n${reload.markdown}`);
 
   // Targets.
   const at = profile.targetSize;
@@ -483,7 +491,7 @@ async function run(profile: Profile, svg: string | undefined, dir: string, start
     },
     { name: `start-up <= ${TARGETS.startupMs} ms`, value: `${int(routerStart)} ms`, pass: routerStart <= TARGETS.startupMs },
   ];
-  checks.push(...dnsProxy.checks);
+  checks.push(...dnsProxy.checks, ...reload.checks);
   const at100k = plain.find((a) => a.rules === 100_000);
   if (at100k) {
     const ms = median(at100k.ms.nftables);
