@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Ruleset } from '../firewall/ruleset.js';
 import { iptablesCommands } from '../firewall/iptables.js';
-import { changedRules, renderIptablesUpdate, renderNftablesUpdate } from '../firewall/update.js';
+import { changedRules, renderIptablesUpdate, renderNftablesElements, renderNftablesUpdate } from '../firewall/update.js';
 import { buildPlan } from '../plan/build.js';
 import type { Observed } from '../plan/observed.js';
 import { planReannouncements } from '../plan/announce.js';
@@ -108,4 +108,26 @@ export async function converge(
   };
 }
 
-export const convergeProblem = (message: string): Problem => problem('apply', 'reconcile', message);
+/**
+ * The DNS proxy container's kernel path: the init container made the network and the table; only
+ * the redirect elements are this process's. A full sync (the first, the safety net) replaces every
+ * element in one transaction; a partial one changes the elements that differ.
+ */
+export async function convergeElements(
+  desired: Config,
+  ruleset: Ruleset | undefined,
+  applied: AppliedState | undefined,
+  kind: SyncKind,
+  log: Logger,
+): Promise<ConvergeResult> {
+  const next: AppliedState = { config: desired, ruleset, backend: 'nftables' };
+  if (!ruleset) return { ok: true, applied: next, changes: 0, announce: [], reannounce: [] };
+  let input = kind === 'partial' && applied?.ruleset ? renderNftablesUpdate(applied.ruleset, ruleset) : undefined;
+  input ??= renderNftablesElements(ruleset);
+  if (input === '') return { ok: true, applied: next, changes: 0, announce: [], reannounce: [] };
+  const result = await runCommand(['nft', '-f', '-'], input);
+  if (!result.ok) return { ok: false, problems: [problem('apply', 'step \'redirect elements\'', `nft -f - failed: ${result.error}`)], applied: undefined };
+  const changes = applied?.ruleset ? changedRules(applied.ruleset, ruleset).length : ruleset.redirects.length;
+  log.info({ step: 'redirect elements', changes }, 'applied the redirects');
+  return { ok: true, applied: next, changes, announce: [], reannounce: [] };
+}
