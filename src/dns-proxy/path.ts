@@ -6,15 +6,10 @@
  * the same resolution, spreading and health checks.
  */
 import { readFileSync } from 'node:fs';
-import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
-import type { HealthChecker } from '../health/checker.js';
-import type { NameWatcher } from '../names/watcher.js';
 import type { Family } from '../config/address.js';
 import { NFT_TABLE } from '../firewall/nftables.js';
 import { parseCapabilities } from '../system/capabilities.js';
 import { runCommand } from '../system/commands.js';
-import type { DnsProxySettings } from './settings.js';
 
 export type PathDecision = { kernel: true; reason: string } | { kernel: false; reason: string };
 
@@ -60,29 +55,4 @@ export async function kernelPathAvailable(family: Family): Promise<PathDecision>
     redirectMap = listed.ok ? { ok: true } : { ok: false, error: listed.error };
   }
   return decidePath({ netAdmin, forwarding, redirectMap }, family);
-}
-
-/** What the kernel path gets: the same pieces the relay composes. */
-export interface KernelPathDeps {
-  settings: DnsProxySettings;
-  log: Logger;
-  registry: Registry;
-  watcher: NameWatcher;
-  health: HealthChecker;
-}
-
-/** What the kernel path hands back while it runs. */
-export interface KernelPath {
-  stop(graceMs: number): Promise<void>;
-}
-
-/**
- * ==== HOOK FOR THE LEAD: the kernel forwarding path of the DNS proxy. ====
- * Called when `kernelPathAvailable` says yes. It should keep the nftables redirects of `settings`
- * in step with the watcher's answers and the health checks, and return a handle to stop it; until
- * it is wired it returns undefined and the caller falls back to the user-space relay.
- */
-export async function runKernelPath(deps: KernelPathDeps): Promise<KernelPath | undefined> {
-  deps.log.info({ rules: deps.settings.list.rules.length }, 'kernel path not wired yet; falling back to the user-space relay');
-  return undefined;
 }

@@ -92,7 +92,8 @@ describeIntegration('DNS proxy container (user-space relay)', () => {
       expect(await replies(80)).toEqual([reached(D1)]);
       expect(await replies(8080)).toEqual([reached(D2)]);
       const listening = await topology.exec(topology.ns.router, ['ss', '-Hltn']);
-      expect(listening.split('\n').map((l) => l.trim().split(/\s+/)[3]).sort()).toEqual([`${POD}:80`, `${POD}:8080`]);
+      // The relay's ports, and the status endpoint's, on the pod's cluster address only.
+      expect(listening.split('\n').map((l) => l.trim().split(/\s+/)[3]).sort()).toEqual([`${POD}:80`, `${POD}:8080`, `${POD}:9552`]);
       // From the node's LAN, the egress address has nothing listening.
       const lan = await topology.probe([`tcp:${ADDRESSES.source}:80`, `tcp:${ADDRESSES.source}:8080`], { from: topology.ns.lan });
       expect(lan.map((r) => r.error)).toEqual(['ECONNREFUSED', 'ECONNREFUSED']);

@@ -4,7 +4,7 @@
  * directory, and an update writes a new timestamped directory and swaps `..data` to it with one
  * rename, so that a reader sees either the old keys or the new ones, never a mix.
  */
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,6 +15,8 @@ export class ConfigMapDir {
 
   constructor(keys: Record<string, string>) {
     this.dir = mkdtempSync(join(tmpdir(), 'ert-configmap-'));
+    // As the kubelet mounts it: readable by a container's non-root user.
+    chmodSync(this.dir, 0o755);
     this.update(keys);
     for (const key of Object.keys(keys)) symlinkSync(join('..data', key), join(this.dir, key));
   }
