@@ -118,6 +118,9 @@ export class RouterPart implements LivePart<Config> {
   }
 
   private async announce(config: Config, now: string[][], later: string[][]): Promise<void> {
+    // A repeat still pending would announce a source this pod may no longer hold.
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
     await announce(now, config.egressInterface, this.log);
     const again = setTimeout(() => {
       this.timers.delete(again);

@@ -141,18 +141,18 @@ function nameserverRules(config: Config, observed: Observed): RuleEntry[] {
     .map((ns) => ({ priority: REPLY_RULE_PRIORITY, src: 'all', dst: ns.text, table: String(REPLY_TABLE) }));
 }
 
-function gatewaySteps(config: Config, observed: Observed): Step[] {
+function gatewaySteps(config: Config, observed: Observed, flushesRoutes: boolean): Step[] {
   const ip = ipArgs(config.family);
   const { gateway, egressInterface: dev } = config;
   const steps: Step[] = [];
   const hostRoute = (r: RouteEntry) =>
     (r.dst === gateway.text || r.dst === `${gateway.text}/${hostPrefix(config.family)}`) && r.dev === dev && !r.gateway;
-  if (!observed.mainRoutes.some(hostRoute)) {
+  if (flushesRoutes || !observed.mainRoutes.some(hostRoute)) {
     steps.push({ kind: 'run', label: 'gateway route', argv: [...ip, 'route', 'replace', gateway.text, 'dev', dev] });
   }
   const defaults = observed.mainRoutes.filter((r) => r.dst === 'default');
   const ours = (r: RouteEntry) => r.gateway === gateway.text && r.dev === dev;
-  const present = defaults.some(ours);
+  const present = !flushesRoutes && defaults.some(ours);
   if (!present) {
     steps.push({ kind: 'run', label: 'default route', argv: [...ip, 'route', 'replace', 'default', 'via', gateway.text, 'dev', dev] });
   }
@@ -178,10 +178,15 @@ function forwardingSteps(config: Config, observed: Observed): Step[] {
 export type SourceOwner = 'router' | 'keepalived';
 
 export function planNetwork(config: Config, observed: Observed, sourceOwner: SourceOwner = 'router'): Step[] {
+  const addresses = sourceOwner === 'keepalived' ? failoverAddressSteps(config, observed) : addressSteps(config, observed);
+  // Deleting an interface's last IPv4 address makes the kernel flush every route through it (and
+  // deleting a primary address takes its secondaries along): the routes observed before may be
+  // gone by the time the gateway steps run, so they are put back whatever the probe saw.
+  const flushesRoutes = addresses.some((step) => step.label === 'remove stale source address');
   return [
-    ...(sourceOwner === 'keepalived' ? failoverAddressSteps(config, observed) : addressSteps(config, observed)),
+    ...addresses,
     ...replyRoutingSteps(config, observed),
-    ...gatewaySteps(config, observed),
+    ...gatewaySteps(config, observed, flushesRoutes),
     ...forwardingSteps(config, observed),
     ...reversePathSteps(config, observed),
   ];

@@ -89,6 +89,34 @@ for (const backend of ['nftables', 'iptables'] as const) {
       expect(metricValue(await metrics(), 'egress_router_reloads_total{result="applied"}')).toBe(1);
     });
 
+    it('re-plans the network when the env file moves the source: the old address goes, the new one is announced', async () => {
+      const env = new ConfigMapDir({ env: `EGRESS_SOURCE=${ADDRESSES.sourceCidr}\n` });
+      try {
+        configMap = new ConfigMapDir({ destinations: V1 });
+        router = topology.startRouter({
+          EGRESS_GATEWAY: ADDRESSES.gateway,
+          EGRESS_ROUTER_MODE: 'legacy',
+          EGRESS_ROUTER_ENV_FILE: env.path('env'),
+          EGRESS_DESTINATION_FILE: configMap.path('destinations'),
+          EGRESS_ROUTER_FIREWALL: backend,
+        });
+        output = await waitForOutput(router, 'egress router ready', 'legacy mode');
+        expect((await reply(80)).reply).toBe(`${ADDRESSES.source} ${D1}:80`);
+        env.update({ env: 'EGRESS_SOURCE=192.168.12.98/24\n' });
+        await within(3000, 'traffic leaves from the new source', async () => (await reply(80)).reply === `192.168.12.98 ${D1}:80`);
+        const addresses = await topology.exec(topology.ns.router, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'macvlan0']);
+        expect(addresses).toContain('192.168.12.98/24');
+        expect(addresses).not.toContain(`${ADDRESSES.source}/`);
+        await within(3000, 'the new source announced', async () => /"step":"announce".*192\.168\.12\.98/.test(output()));
+        // The old source's repeat announcement, due 2 s after the start, is never sent once it moved.
+        const moved = output().indexOf('reload applied');
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        expect(output().slice(moved)).not.toContain(`-I macvlan0 ${ADDRESSES.source}`);
+      } finally {
+        env.remove();
+      }
+    });
+
     it('reloads on SIGHUP and keeps running', async () => {
       await start(V1);
       router.kill('SIGHUP');

@@ -133,6 +133,17 @@ describe('plan for a fresh pod', () => {
     ]);
   });
 
+  it('puts the gateway and default routes back after removing a stale source, which flushes them', () => {
+    const moved = configuredPod();
+    moved.egress = { ...moved.egress!, addresses: [{ family: 4, text: '192.168.12.50', prefix: 24, scope: 'global' }] };
+    expect(commands(plan(config(), moved)).filter((c) => c.includes('macvlan0'))).toEqual([
+      'ip -4 addr del 192.168.12.50/24 dev macvlan0',
+      'ip -4 addr replace 192.168.12.99/24 dev macvlan0',
+      'ip -4 route replace 192.168.12.1 dev macvlan0',
+      'ip -4 route replace default via 192.168.12.1 dev macvlan0',
+    ]);
+  });
+
   it('removes other default routes that would compete with the new one', () => {
     const two = freshPod({
       mainRoutes: [
