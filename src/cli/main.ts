@@ -6,7 +6,9 @@
  */
 import { parseArgs } from 'node:util';
 import { runEntrypoint, type Output } from '../entrypoint.js';
-import { runValidate } from '../commands/validate.js';
+import { runValidate, runValidateHttpProxy } from '../commands/validate.js';
+import { isSet } from '../config/config.js';
+import { hasProxyList } from '../http-proxy/settings.js';
 import { formatProblem } from '../problem.js';
 
 declare const __VERSION__: string | undefined;
@@ -15,6 +17,11 @@ const VERSION = typeof __VERSION__ === 'string' ? __VERSION__ : 'development';
 const USAGE = `Usage:
   egress-router [--dry-run]          configure this pod (EGRESS_ROUTER_MODE picks what to do)
   egress-router validate [FILE|-]    check a destination list and print the rules understood
+  egress-router validate --http-proxy FILE|-
+                                     check an HTTP proxy list (EGRESS_HTTP_PROXY_DESTINATION)
+  egress-router http-proxy           run the HTTP proxy (EGRESS_HTTP_PROXY_* variables); also what
+                                     a container with EGRESS_HTTP_PROXY_DESTINATION and no
+                                     EGRESS_SOURCE runs with no command
   egress-router migrate [--to egressrouter|multus] [--image IMAGE] FILE...
                                      convert legacy egress router manifests
   egress-router --help | --version
@@ -41,7 +48,12 @@ async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
+      options: {
+        'dry-run': { type: 'boolean' },
+        'http-proxy': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
     });
   } catch (error) {
     process.stderr.write(`egress-router: ${(error as Error).message}\n${USAGE}`);
@@ -56,18 +68,38 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`egress-router ${VERSION}\n`);
     return 0;
   }
+  if (values['http-proxy'] !== undefined && command !== 'validate') {
+    process.stderr.write(`egress-router: --http-proxy is an option of validate\n${USAGE}`);
+    return 1;
+  }
   if (command === 'validate') {
+    if (values['http-proxy'] !== undefined) {
+      if (positionals.length > 0) {
+        process.stderr.write(`egress-router: validate --http-proxy takes one FILE (or -), given as its value\n${USAGE}`);
+        return 1;
+      }
+      return runValidateHttpProxy(values['http-proxy'], output);
+    }
     if (positionals.length > 1) {
       process.stderr.write(`egress-router: validate takes at most one FILE\n${USAGE}`);
       return 1;
     }
     return runValidate(positionals[0], process.env, output);
   }
+  if (command === 'http-proxy' && positionals.length === 0) return runProxy();
   if (command !== undefined || positionals.length > 0) {
     process.stderr.write(`egress-router: unknown command '${command ?? positionals[0]}'\n${USAGE}`);
     return 1;
   }
+  // The legacy proxy container with only its image changed: a proxy list, no router settings.
+  if (hasProxyList(process.env) && !isSet(process.env.EGRESS_SOURCE) && !isSet(process.env.EGRESS_ROUTER_MODE) && !values['dry-run']) return runProxy();
   return runEntrypoint(process.env, { dryRun: values['dry-run'] ?? false }, output);
+}
+
+/** Loaded only when needed, to keep the router's own start-up small. */
+async function runProxy(): Promise<number> {
+  const { runHttpProxyContainer } = await import('../http-proxy/container.js');
+  return runHttpProxyContainer(process.env, output);
 }
 
 main(process.argv.slice(2)).then(

@@ -46,7 +46,7 @@ export const VARIABLES = [
   'EGRESS_ROUTER_DRY_RUN',
 ] as const;
 
-const isSet = (value: string | undefined): value is string => value !== undefined && value !== '';
+export const isSet = (value: string | undefined): value is string => value !== undefined && value !== '';
 
 /**
  * Applies `EGRESS_ROUTER_ENV_FILE`: its values fill in what the environment leaves unset or empty.
@@ -66,7 +66,7 @@ export function withEnvFile(env: Environment, readFile: ReadFile): Result<Enviro
 }
 
 /** Linux interface names: 1-15 characters, none of which can break out of a command or a rule. */
-function validInterfaceName(name: string): boolean {
+export function validInterfaceName(name: string): boolean {
   return /^[A-Za-z0-9_.-]{1,15}$/.test(name);
 }
 

@@ -16,7 +16,7 @@
  */
 import { type Network, networkText, parseNetwork } from '../config/address.js';
 import { parseHostName } from '../config/hostname.js';
-import { type Problem, problem, quote } from '../problem.js';
+import { type Problem, formatProblem, problem, quote } from '../problem.js';
 
 export type RuleAction = 'allow' | 'deny';
 
@@ -162,4 +162,12 @@ export function summarizeProxyRules(list: ProxyRules): string {
   const count = list.rules.length + (list.wildcardLine === undefined ? 0 : 1);
   const rest = list.wildcardLine === undefined ? 'everything else is denied' : 'everything else is allowed';
   return `${count} rule${count === 1 ? '' : 's'}, ${rest}`;
+}
+
+/** What `validate --http-proxy` and unit-test mode print: each rule, the warnings, and a verdict. */
+export function rulesReport(origin: string, list: ProxyRules, warnings: readonly Problem[]): string {
+  const lines = describeProxyRules(list);
+  for (const warning of warnings) lines.push(`warning: ${formatProblem(warning)}`);
+  lines.push(`${origin}: OK, ${summarizeProxyRules(list)}`);
+  return `${lines.join('\n')}\n`;
 }
