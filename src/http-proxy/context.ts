@@ -4,11 +4,11 @@ import type { Logger } from 'pino';
 import type { AccessControl } from './access.js';
 import type { ProxyMetrics, RequestKind } from './metrics.js';
 import type { ProxyTimeouts } from './settings.js';
-import type { UpstreamAgent } from './upstream.js';
+import type { Agent } from 'undici';
 
 export interface ProxyContext {
   access: AccessControl;
-  agent: UpstreamAgent;
+  agent: Agent;
   timeouts: ProxyTimeouts;
   metrics: ProxyMetrics;
   log: Logger;

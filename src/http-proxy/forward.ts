@@ -1,16 +1,18 @@
 /**
  * Plain HTTP through the proxy: an absolute-form request is checked, sent to an allowed address
- * of its destination over a kept-alive connection when there is one, and the response streamed
- * back. Errors the proxy answers itself: 400 (not an http:// URL), 403 (denied), 502 (no
- * connection, or the destination broke it), 504 (no connection or no answer in time).
+ * of its destination over a kept-alive connection (undici), and the response streamed back with
+ * backpressure both ways. Errors the proxy answers itself: 400 (not an http:// URL), 403
+ * (denied), 502 (no connection, or the destination broke it), 504 (no connection or no answer in
+ * time). A failed connection moves on to the next allowed address.
  */
-import http from 'node:http';
+import type http from 'node:http';
+import type { Dispatcher } from 'undici';
 import type { Access } from './access.js';
 import { type ProxyContext, type RequestRecord, errorText, finished } from './context.js';
 import { requestHeaders, responseHeaders } from './headers.js';
 import type { ResolvedAddress } from './names.js';
 import { type Target, parseAbsoluteForm, targetText } from './target.js';
-import { type PreconnectedOptions, connectFirst } from './upstream.js';
+import { describeError, isConnectError, isTimeout, originOf } from './upstream.js';
 
 const clientOf = (req: http.IncomingMessage): string => `${req.socket.remoteAddress}:${req.socket.remotePort}`;
 
@@ -18,7 +20,7 @@ function respondError(ctx: ProxyContext, res: http.ServerResponse, record: Reque
   record.status = status;
   record.reason = reason;
   if (res.headersSent) res.destroy();
-  else {
+  else if (!res.destroyed) {
     const body = errorText(reason);
     const headers = ['Content-Type', 'text/plain; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body))];
     if (ctx.stopping()) headers.push('Connection', 'close');
@@ -28,7 +30,7 @@ function respondError(ctx: ProxyContext, res: http.ServerResponse, record: Reque
   finished(ctx, record);
 }
 
-/** A request without a body needs no piping, and may be sent again if a reused connection was stale. */
+/** Whether the client sends a body: it is then streamed, and a failed attempt cannot be repeated. */
 function hasBody(req: http.IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
@@ -61,89 +63,110 @@ function proceed(ctx: ProxyContext, req: http.IncomingMessage, res: http.ServerR
   }
   ctx.metrics.decision('allow');
   if (res.destroyed) return finished(ctx, { ...record, status: 499, reason: 'client went away' });
-  const idle = ctx.agent.idleFor(access.addresses, target.port);
-  if (idle) send(ctx, req, res, record, target, access.addresses, idle, undefined, true);
-  else void connectThenSend(ctx, req, res, record, target, access.addresses);
+  new Exchange(ctx, req, res, record, target, access.addresses).send();
 }
 
-async function connectThenSend(ctx: ProxyContext, req: http.IncomingMessage, res: http.ServerResponse, record: RequestRecord, target: Target, addresses: ResolvedAddress[]): Promise<void> {
-  const connected = await connectFirst(addresses, target.port, ctx.timeouts.connectMs);
-  if (!connected.ok) {
-    req.resume();
-    respondError(ctx, res, record, connected.timedOut ? 504 : 502, `cannot connect to ${targetText(target)}: ${connected.reason}`);
-    return;
-  }
-  if (res.destroyed) {
-    connected.socket.destroy();
-    return finished(ctx, { ...record, status: 499, reason: 'client went away' });
-  }
-  send(ctx, req, res, record, target, addresses, connected.address, connected.socket, false);
-}
+/**
+ * One request to the destination and its response, as undici's dispatch handler: it may try
+ * several addresses (connection errors) and once more on a fresh connection when a kept-alive one
+ * turned out closed, as long as no body was read and no response began.
+ */
+class Exchange implements Dispatcher.DispatchHandlers {
+  private index = 0;
+  private retried = false;
+  private responding = false;
+  private abort: ((error?: Error) => void) | undefined;
+  private resume: (() => void) | undefined;
+  private readonly headers: string[];
+  private readonly body: http.IncomingMessage | null;
 
-function send(
-  ctx: ProxyContext,
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  record: RequestRecord,
-  target: Target,
-  addresses: ResolvedAddress[],
-  address: ResolvedAddress,
-  preconnected: PreconnectedOptions['preconnected'],
-  mayRetry: boolean,
-): void {
-  record.upstream = address.text;
-  const { headers } = requestHeaders(req.rawHeaders, target.authority);
-  const options: PreconnectedOptions = { agent: ctx.agent, host: address.text, port: target.port, method: req.method, path: target.path, headers, setHost: false, preconnected };
-  const upstream = http.request(options);
-  // The agent may have found an idle connection meanwhile and left the new one unused.
-  if (preconnected) upstream.once('socket', (socket) => socket !== preconnected && preconnected.destroy());
-  const body = hasBody(req);
-  let responded = false;
+  constructor(
+    private readonly ctx: ProxyContext,
+    private readonly req: http.IncomingMessage,
+    private readonly res: http.ServerResponse,
+    private readonly record: RequestRecord,
+    private readonly target: Target,
+    private readonly addresses: ResolvedAddress[],
+  ) {
+    this.headers = requestHeaders(req.rawHeaders, target.authority);
+    this.body = hasBody(req) ? req : null;
+    if (!this.body) req.resume();
+    // The client went away before the response was complete: so does the request it made.
+    res.on('close', () => {
+      if (!res.writableFinished) this.abort?.();
+    });
+    res.on('drain', () => this.resume?.());
+  }
 
-  upstream.setTimeout(ctx.timeouts.readMs, () => {
-    if (!responded) respondError(ctx, res, record, 504, `no response from ${targetText(target)} within ${ctx.timeouts.readMs} ms`);
-    else res.destroy();
-    upstream.destroy();
-  });
-  upstream.on('error', (error: NodeJS.ErrnoException) => {
-    if (res.destroyed || res.writableEnded) return;
-    if (responded) {
+  send(): void {
+    const address = this.addresses[this.index]!;
+    this.record.upstream = address.text;
+    const options: Dispatcher.DispatchOptions = {
+      origin: originOf(address, this.target.port),
+      path: this.target.path,
+      method: this.req.method as Dispatcher.HttpMethod,
+      headers: this.headers,
+      body: this.body,
+    };
+    try {
+      this.ctx.agent.dispatch(options, this);
+    } catch (error) {
+      // undici refuses what it cannot send faithfully (a duplicate Content-Length, say).
+      respondError(this.ctx, this.res, this.record, 400, `cannot forward this request: ${(error as Error).message}`);
+    }
+  }
+
+  onConnect(abort: (error?: Error) => void): void {
+    this.abort = abort;
+  }
+
+  onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+    // 1xx informational answers (100 Continue is Node's to send) are not passed on.
+    if (status < 200) return true;
+    this.responding = true;
+    this.resume = resume;
+    const headers = responseHeaders(raw);
+    if (this.ctx.stopping()) headers.push('Connection', 'close');
+    this.record.status = status;
+    try {
+      this.res.writeHead(status, statusText, headers);
+    } catch (error) {
+      this.abort?.(error as Error);
+      return false;
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.res.write(chunk);
+  }
+
+  onComplete(): void {
+    this.res.end();
+    finished(this.ctx, this.record);
+  }
+
+  onError(error: NodeJS.ErrnoException): void {
+    const { ctx, res, record, target } = this;
+    if (res.destroyed) return;
+    if (this.responding) {
       res.destroy();
       return;
     }
-    // An idle connection the destination closed just as it was reused: try once on a new one.
-    if (mayRetry && upstream.reusedSocket && !body && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
-      void connectThenSend(ctx, req, res, record, target, addresses);
+    const bodyUntouched = this.body === null || !this.body.readableDidRead;
+    if (isConnectError(error) && bodyUntouched && this.index + 1 < this.addresses.length) {
+      this.index++;
+      this.send();
       return;
     }
-    respondError(ctx, res, record, 502, `${targetText(target)} (${address.text}): ${error.code ?? error.message}`);
-  });
-  upstream.on('response', (upstreamRes) => {
-    responded = true;
-    const headers = responseHeaders(upstreamRes.rawHeaders);
-    if (ctx.stopping()) headers.push('Connection', 'close');
-    record.status = upstreamRes.statusCode ?? 502;
-    try {
-      res.writeHead(record.status, upstreamRes.statusMessage, headers);
-    } catch (error) {
-      upstreamRes.destroy();
-      upstream.destroy();
-      responded = false;
-      respondError(ctx, res, record, 502, `invalid response from ${targetText(target)}: ${(error as Error).message}`);
+    // A kept-alive connection the destination closed just as it was reused: once more, fresh.
+    if (error.code === 'UND_ERR_SOCKET' && this.body === null && !this.retried) {
+      this.retried = true;
+      this.send();
       return;
     }
-    upstreamRes.pipe(res);
-    upstreamRes.on('end', () => finished(ctx, record));
-    upstreamRes.on('error', () => res.destroy());
-  });
-  // The client went away before the response was complete: so does the request to the destination.
-  res.on('close', () => {
-    if (!res.writableFinished) upstream.destroy();
-  });
-
-  if (body) req.pipe(upstream);
-  else {
-    req.resume();
-    upstream.end();
+    const status = isTimeout(error) ? 504 : 502;
+    const what = error.code === 'UND_ERR_HEADERS_TIMEOUT' ? `no response within ${ctx.timeouts.readMs} ms` : describeError(error);
+    respondError(ctx, res, record, status, `${targetText(target)} (${record.upstream}): ${what}`);
   }
 }

@@ -7,6 +7,8 @@
  */
 
 const HOP_BY_HOP = new Set([
+  // Not hop-by-hop, but answered here: Node's server sends the client its 100 Continue itself.
+  'expect',
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -38,22 +40,15 @@ function connectionTokens(raw: readonly string[]): Set<string> | undefined {
   return tokens;
 }
 
-export interface ForwardedRequestHead {
-  /** Name, value, name, value...: the form Node takes for request and response headers. */
-  headers: string[];
-  /** The client sent a chunked body: the request to the destination must be chunked too. */
-  chunked: boolean;
-}
-
 /**
- * The request's fields for the destination: hop-by-hop ones removed, Host set to the URL's
- * authority (an absolute-form URL overrides the client's Host), Via added. With `upgrade`, the
- * Upgrade field and `Connection: upgrade` are kept, since the destination must see them.
+ * The request's fields for the destination, as name, value, name, value...: hop-by-hop ones
+ * removed, Host set to the URL's authority (an absolute-form URL overrides the client's Host),
+ * Via added. The HTTP client frames the body itself (Content-Length, else chunked). With
+ * `upgrade`, the Upgrade field and `Connection: upgrade` are kept: the destination must see them.
  */
-export function requestHeaders(raw: readonly string[], authority: string, upgrade = false): ForwardedRequestHead {
+export function requestHeaders(raw: readonly string[], authority: string, upgrade = false): string[] {
   const named = connectionTokens(raw);
   const headers: string[] = ['Host', authority];
-  let chunked = false;
   let via: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
@@ -64,7 +59,6 @@ export function requestHeaders(raw: readonly string[], authority: string, upgrad
       continue;
     }
     if (HOP_BY_HOP.has(lower) || named?.has(lower)) {
-      if (lower === 'transfer-encoding') chunked = true;
       if (upgrade && lower === 'upgrade') headers.push(name, raw[i + 1]!);
       continue;
     }
@@ -72,13 +66,15 @@ export function requestHeaders(raw: readonly string[], authority: string, upgrad
   }
   headers.push('Via', via === undefined ? VIA : `${via}, ${VIA}`);
   if (upgrade) headers.push('Connection', 'upgrade');
-  // Node re-applies chunked framing to what is written when the field is there.
-  else if (chunked) headers.push('Transfer-Encoding', 'chunked');
-  return { headers, chunked };
+  return headers;
 }
 
-/** The response's fields for the client: hop-by-hop ones removed, Via added. */
-export function responseHeaders(raw: readonly string[]): string[] {
+/**
+ * The response's fields for the client: hop-by-hop ones removed, Via added. The HTTP client
+ * hands them over as bytes; field text is Latin-1 on the wire.
+ */
+export function responseHeaders(rawBytes: readonly (string | Buffer)[]): string[] {
+  const raw = rawBytes.map((field) => (typeof field === 'string' ? field : field.toString('latin1')));
   const named = connectionTokens(raw);
   const headers: string[] = [];
   let via: string | undefined;

@@ -24,7 +24,7 @@ import { NameCache } from './names.js';
 import type { ProxyRules } from './rules.js';
 import type { HttpProxySettings } from './settings.js';
 import { type TunnelSet, handleConnect, handleUpgrade } from './tunnel.js';
-import { UpstreamAgent } from './upstream.js';
+import { upstreamAgent } from './upstream.js';
 
 export interface HttpProxyService {
   /** Where it listens: `10.128.0.5:8080`. */
@@ -69,7 +69,7 @@ export async function startHttpProxy(settings: HttpProxySettings, deps: HttpProx
   const tunnels: TunnelSet = new Set();
   let stopping = false;
   const access = new AccessControl(settings.rules, new NameCache(deps.resolver));
-  const agent = new UpstreamAgent(settings.timeouts.idleMs);
+  const agent = upstreamAgent(settings.timeouts, settings.maxHeaderBytes);
   const metrics = new ProxyMetrics(deps.registry, () => connections.size);
   const ctx: ProxyContext = { access, agent, timeouts: settings.timeouts, metrics, log, accessLog: settings.accessLog, stopping: () => stopping };
 
@@ -141,7 +141,7 @@ export async function startHttpProxy(settings: HttpProxySettings, deps: HttpProx
     }
     if (connections.size > 0) log.warn({ connections: connections.size, tunnels: tunnels.size }, 'closing connections still busy after the grace period');
     for (const socket of connections) socket.destroy();
-    agent.destroy();
+    await agent.destroy();
     await closed;
   };
 

@@ -97,5 +97,5 @@ export const handleUpgrade = (ctx: ProxyContext, tunnels: TunnelSet) =>
     tunnels,
     'upgrade',
     (req) => parseAbsoluteForm(req.url ?? ''),
-    (req, target) => serializeRequestHead(req.method ?? 'GET', target.path, requestHeaders(req.rawHeaders, target.authority, true).headers),
+    (req, target) => serializeRequestHead(req.method ?? 'GET', target.path, requestHeaders(req.rawHeaders, target.authority, true)),
   );

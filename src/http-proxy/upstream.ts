@@ -1,22 +1,19 @@
 /**
- * Connections to destinations. A new connection tries the allowed addresses in order, each with
- * the connect timeout, and only those: the proxy never looks a name up again between the decision
- * and the connection. Plain HTTP requests reuse idle connections through a keep-alive agent,
- * which receives the connections made here instead of making its own.
+ * Connections to destinations: only to allowed addresses, in order, each with the connect timeout;
+ * the proxy never looks a name up again between the decision and the connection. Tunnels connect
+ * here; plain HTTP requests go through a keep-alive HTTP client per address.
  */
-import http from 'node:http';
 import net from 'node:net';
+import { Agent } from 'undici';
 import type { IpAddress } from '../config/address.js';
+import type { ProxyTimeouts } from './settings.js';
 
 export type ConnectResult<A extends IpAddress> =
   | { ok: true; socket: net.Socket; address: A }
   | { ok: false; timedOut: boolean; reason: string };
 
-/** Most connections a destination address keeps idle for reuse (the agent's default is 256). */
-const MAX_IDLE_PER_DESTINATION = 256;
-
 /** Why a connection failed, in words for the log and the error response. */
-function describeError(error: NodeJS.ErrnoException): string {
+export function describeError(error: NodeJS.ErrnoException): string {
   switch (error.code) {
     case 'ECONNREFUSED':
       return 'connection refused';
@@ -25,7 +22,12 @@ function describeError(error: NodeJS.ErrnoException): string {
     case 'ENETUNREACH':
       return 'network unreachable';
     case 'ECONNRESET':
-      return 'connection reset';
+    case 'UND_ERR_SOCKET':
+      return 'connection closed by the destination';
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'no connection in time';
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return 'no response in time';
     default:
       return error.code ?? error.message;
   }
@@ -64,38 +66,32 @@ export async function connectFirst<A extends IpAddress>(addresses: readonly A[],
   return { ok: false, timedOut, reason: reasons.join('; ') || 'no address to connect to' };
 }
 
-/** Request options that hand the agent a connection made by connectFirst. */
-export interface PreconnectedOptions extends http.RequestOptions {
-  preconnected?: net.Socket;
-}
+/** The origin a pool of kept-alive connections is kept under: one checked address and port. */
+export const originOf = (address: IpAddress, port: number): string =>
+  address.family === 6 ? `http://[${address.text}]:${port}` : `http://${address.text}:${port}`;
+
+/** How long a connection to a destination stays open unused (squid's server_idle_pconn_timeout). */
+const IDLE_UPSTREAM_MS = 60_000;
 
 /**
- * A keep-alive agent whose new connections are the ones connectFirst made. It pools them by
- * address and port, so a reused connection always goes to an address that was checked for it.
+ * The HTTP client for plain requests: undici, keeping connections alive per origin. Origins are
+ * always checked addresses, never names, so undici neither looks anything up nor reuses a
+ * connection for an address that was not allowed for the request at hand.
  */
-export class UpstreamAgent extends http.Agent {
-  constructor(idleMs: number) {
-    super({ keepAlive: true, maxFreeSockets: MAX_IDLE_PER_DESTINATION, scheduling: 'lifo', timeout: idleMs });
-  }
-
-  override createConnection(options: PreconnectedOptions): net.Socket {
-    const socket = options.preconnected;
-    if (socket && !socket.destroyed) {
-      // Used once: the options object outlives this call in the agent's bookkeeping.
-      options.preconnected = undefined;
-      return socket;
-    }
-    // The idle connection chosen for this request closed meanwhile: connect to the same address,
-    // which was checked for this request.
-    return net.connect({ host: options.host!, port: Number(options.port), noDelay: true });
-  }
-
-  /** The first of `addresses` with an idle connection to `port`, if any. */
-  idleFor<A extends IpAddress>(addresses: readonly A[], port: number): A | undefined {
-    for (const address of addresses) {
-      const idle = this.freeSockets[this.getName({ host: address.text, port })];
-      if (idle && idle.length > 0) return address;
-    }
-    return undefined;
-  }
+export function upstreamAgent(timeouts: ProxyTimeouts, maxHeaderBytes: number): Agent {
+  return new Agent({
+    connect: { timeout: timeouts.connectMs },
+    headersTimeout: timeouts.readMs,
+    bodyTimeout: timeouts.readMs,
+    // A destination's own Keep-Alive hint, if shorter, wins.
+    keepAliveTimeout: Math.min(timeouts.idleMs, IDLE_UPSTREAM_MS),
+    keepAliveMaxTimeout: IDLE_UPSTREAM_MS,
+    maxHeaderSize: maxHeaderBytes,
+    pipelining: 1,
+  });
 }
+
+/** Errors after which nothing reached the destination: the next allowed address may be tried. */
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+export const isConnectError = (error: NodeJS.ErrnoException): boolean => CONNECT_ERRORS.has(error.code ?? '');
+export const isTimeout = (error: NodeJS.ErrnoException): boolean => error.code === 'UND_ERR_CONNECT_TIMEOUT' || error.code === 'UND_ERR_HEADERS_TIMEOUT';
