@@ -49,7 +49,8 @@ function readHost(text: string): { ok: true; host: TargetHost } | { ok: false; s
   const bracketed = text.startsWith('[') && text.endsWith(']');
   const literal = bracketed ? text.slice(1, -1) : text;
   if (bracketed || /^[0-9.]+$/.test(text)) {
-    if (!parseNetwork(literal).ok || (!bracketed && literal.includes(':'))) return { ok: false, status: 400, reason: `invalid address ${literal}` };
+    // Brackets hold IPv6 addresses only, and IPv6 addresses need them.
+    if (!parseNetwork(literal).ok || bracketed !== literal.includes(':')) return { ok: false, status: 400, reason: `invalid address ${text}` };
     const parsed = parseUnicastAddress(literal);
     if (!parsed.ok) return { ok: false, status: 403, reason: `not a destination: ${parsed.reason}` };
     return { ok: true, host: { kind: 'address', address: { ...parsed.address, value: addressValue(parsed.address) } } };
