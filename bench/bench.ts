@@ -17,7 +17,9 @@
  *
  *   npm run bench                  full run (a few minutes); writes docs/benchmarks.svg
  *   npm run bench -- --smoke       small and fast, targets reported but not enforced (CI)
- *   options: --svg FILE | --no-svg
+ *   options: --svg FILE | --no-svg, --only router|http-proxy (one section)
+ *
+ * The http-proxy section (bench/http-proxy.ts) runs squid and the built-in HTTP proxy side by side.
  */
 import { execa } from 'execa';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +29,7 @@ import { onPath } from '../src/system/probe.js';
 import { ADDRESSES, ROOT, Topology, routerEnv } from '../test/support/topology.js';
 import { benchRules, destinationList, distinctTargets, legacyNftRuleset } from './lists.js';
 import { type Panel, renderChart } from './plot.js';
+import { HTTP_PROXY_FULL, HTTP_PROXY_SMOKE, httpProxySection } from './http-proxy.js';
 import { LoadGenerator, type RateOptions } from './rate.js';
 import { describeMachine, fixed, int, loadAverage, markdownTable, mb, median, withSpread } from './report.js';
 import { LEGACY_MODEL, hasGnuTime, idleLegacyProcess, routerCommand, timedRun, useCopyOfBuild } from './runs.js';
@@ -98,23 +101,30 @@ const SHAPE_NAMES: Record<Shape, string> = {
   legacy: 'legacy shape (a rule per redirect)',
 };
 
-function parseArgs(argv: string[]): { profile: Profile; svg: string | undefined } {
+const SECTIONS = ['router', 'http-proxy'] as const;
+type Section = (typeof SECTIONS)[number];
+
+function parseArgs(argv: string[]): { profile: Profile; svg: string | undefined; sections: Section[] } {
   let profile = FULL;
   let svg: string | undefined | null = null;
+  let sections: Section[] = [...SECTIONS];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--smoke') profile = SMOKE;
     else if (arg === '--svg' && argv[i + 1]) svg = argv[++i]!;
     else if (arg === '--no-svg') svg = undefined;
-    else throw new Error(`unknown argument ${arg}; usage: bench [--smoke] [--svg FILE | --no-svg]`);
+    else if (arg === '--only' && (SECTIONS as readonly string[]).includes(argv[i + 1] ?? '')) sections = [argv[++i] as Section];
+    else throw new Error(`unknown argument ${arg}; usage: bench [--smoke] [--svg FILE | --no-svg] [--only ${SECTIONS.join('|')}]`);
   }
-  // Only a full run replaces the committed plot unless told otherwise.
-  if (svg === null) svg = profile.name === 'full' ? `${ROOT}/docs/benchmarks.svg` : undefined;
-  return { profile, svg };
+  // Only a full run of the router section replaces the committed plot unless told otherwise.
+  if (svg === null) svg = profile.name === 'full' && sections.includes('router') ? `${ROOT}/docs/benchmarks.svg` : undefined;
+  return { profile, svg, sections };
 }
 
-function prerequisites(): string[] {
-  const missing = ['ip', 'nft', 'iptables-restore', 'iptables-save', 'arping', 'bash'].filter((tool) => !onPath(tool));
+function prerequisites(sections: Section[]): string[] {
+  const tools = ['ip', 'nft', 'iptables-restore', 'iptables-save', 'arping', 'bash'];
+  if (sections.includes('http-proxy')) tools.push('squid', 'wrk', 'curl');
+  const missing = tools.filter((tool) => !onPath(tool));
   if (process.getuid?.() !== 0) missing.unshift('root');
   return missing;
 }
@@ -297,8 +307,8 @@ interface Check {
 }
 
 async function main(): Promise<number> {
-  const { profile, svg } = parseArgs(process.argv.slice(2));
-  const missing = prerequisites();
+  const { profile, svg, sections } = parseArgs(process.argv.slice(2));
+  const missing = prerequisites(sections);
   if (missing.length > 0) {
     process.stderr.write(`bench: cannot run without ${missing.join(', ')}\n`);
     return 1;
@@ -308,7 +318,15 @@ async function main(): Promise<number> {
   try {
     await execa(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
     useCopyOfBuild(dir);
-    return await run(profile, svg, dir, started);
+    let code = 0;
+    if (sections.includes('router')) code = await run(profile, svg, dir, started);
+    else log(`# egress-router benchmark (${profile.name} run)\n\n- load average at start: ${loadAverage()}`);
+    if (sections.includes('http-proxy')) {
+      const proxy = await httpProxySection(profile.name === 'full' ? HTTP_PROXY_FULL : HTTP_PROXY_SMOKE, dir, log, progress);
+      if (!proxy.pass) code = 1;
+      log(`\nload average at end ${loadAverage()}; took ${fixed((performance.now() - started) / 1000, 1)} s`);
+    }
+    return code;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

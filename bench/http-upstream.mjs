@@ -1,7 +1,7 @@
 // The destination for the HTTP proxy benchmark: cheap enough that the proxies, not the server,
 // set the pace. Plain JavaScript on raw sockets, no HTTP parser: every request head (up to the
 // blank line) gets a canned 200 with a 64-byte body, keep-alive unless the request said close;
-// GET /big sends 200 MB. A second port echoes bytes (the tunnel destination).
+// GET /big/N sends N MB. A second port echoes bytes (the tunnel destination).
 //   node http-upstream.mjs HTTP_ADDR:PORT ECHO_ADDR:PORT
 import net from 'node:net';
 
@@ -14,12 +14,12 @@ const split = (spec) => {
 const BODY = 'x'.repeat(63) + '\n';
 const OK = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`);
 const OK_CLOSE = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${BODY.length}\r\nConnection: close\r\n\r\n${BODY}`);
-const BIG = 200 * 1024 * 1024;
 const CHUNK = Buffer.alloc(256 * 1024, 120);
 
-function sendBig(socket) {
-  socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${BIG}\r\n\r\n`);
-  let left = BIG;
+function sendBig(socket, megabytes) {
+  const size = megabytes * 1024 * 1024;
+  socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${size}\r\n\r\n`);
+  let left = size;
   const pump = () => {
     while (left > 0) {
       const piece = left >= CHUNK.length ? CHUNK : CHUNK.subarray(0, left);
@@ -38,7 +38,8 @@ const httpServer = net.createServer({ noDelay: true }, (socket) => {
     for (let end = pending.indexOf('\r\n\r\n'); end !== -1; end = pending.indexOf('\r\n\r\n')) {
       const head = pending.slice(0, end);
       pending = pending.slice(end + 4);
-      if (head.startsWith('GET /big')) sendBig(socket);
+      const big = /^GET \/big\/(\d+) /.exec(head);
+      if (big) sendBig(socket, Number(big[1]));
       else if (/\r\nconnection: *close/i.test(head)) socket.end(OK_CLOSE);
       else socket.write(OK);
     }

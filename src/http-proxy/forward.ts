@@ -14,7 +14,8 @@ import type { ResolvedAddress } from './names.js';
 import { type Target, parseAbsoluteForm, targetText } from './target.js';
 import { describeError, isConnectError, isTimeout, originOf } from './upstream.js';
 
-const clientOf = (req: http.IncomingMessage): string => `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+/** The client, for the access log only: asking the kernel for the peer costs a system call. */
+const clientOf = (ctx: ProxyContext, req: http.IncomingMessage): string => (ctx.accessLog ? `${req.socket.remoteAddress}:${req.socket.remotePort}` : '');
 
 function respondError(ctx: ProxyContext, res: http.ServerResponse, record: RequestRecord, status: number, reason: string): void {
   record.status = status;
@@ -38,7 +39,7 @@ function hasBody(req: http.IncomingMessage): boolean {
 
 export function handleRequest(ctx: ProxyContext): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   return (req, res) => {
-    const record: RequestRecord = { kind: 'http', client: clientOf(req), method: req.method ?? '', target: req.url ?? '', status: 0, started: performance.now() };
+    const record: RequestRecord = { kind: 'http', client: clientOf(ctx, req), method: req.method ?? '', target: req.url ?? '', status: 0, started: performance.now() };
     const parsed = parseAbsoluteForm(req.url ?? '');
     if (!parsed.ok) {
       req.resume();
@@ -77,6 +78,7 @@ class Exchange implements Dispatcher.DispatchHandlers {
   private responding = false;
   private abort: ((error?: Error) => void) | undefined;
   private resume: (() => void) | undefined;
+  private waitingForDrain = false;
   private readonly headers: string[];
   private readonly body: http.IncomingMessage | null;
 
@@ -95,7 +97,6 @@ class Exchange implements Dispatcher.DispatchHandlers {
     res.on('close', () => {
       if (!res.writableFinished) this.abort?.();
     });
-    res.on('drain', () => this.resume?.());
   }
 
   send(): void {
@@ -137,8 +138,17 @@ class Exchange implements Dispatcher.DispatchHandlers {
     return true;
   }
 
+  /** Backpressure: undici stops reading until the client has taken what was written. */
   onData(chunk: Buffer): boolean {
-    return this.res.write(chunk);
+    if (this.res.write(chunk)) return true;
+    if (!this.waitingForDrain) {
+      this.waitingForDrain = true;
+      this.res.once('drain', () => {
+        this.waitingForDrain = false;
+        this.resume?.();
+      });
+    }
+    return false;
   }
 
   onComplete(): void {

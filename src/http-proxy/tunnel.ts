@@ -51,7 +51,7 @@ function tunnelHandler(
 ): (req: http.IncomingMessage, client: net.Socket, head: Buffer) => void {
   return (req, client, head) => {
     client.on('error', () => client.destroy());
-    const record: RequestRecord = { kind, client: `${client.remoteAddress}:${client.remotePort}`, method: req.method ?? '', target: req.url ?? '', status: 0, started: performance.now() };
+    const record: RequestRecord = { kind, client: ctx.accessLog ? `${client.remoteAddress}:${client.remotePort}` : '', method: req.method ?? '', target: req.url ?? '', status: 0, started: performance.now() };
     if (ctx.stopping()) return refuse(ctx, client, record, 503, 'the proxy is stopping');
     const parsed = parse(req);
     if (!parsed.ok) return refuse(ctx, client, record, parsed.status, parsed.reason);
