@@ -78,6 +78,21 @@ describeIntegration('the HTTP proxy container', () => {
     expect(header(again.headers, 'host')).toBe('ALLOWED.test.');
   });
 
+  it('streams request bodies, with a length or chunked', async () => {
+    const [sized, chunked] = await pod.client(PROXY, [
+      { get: 'http://allowed.test/post', method: 'POST', body: 'x'.repeat(100_000) },
+      { get: 'http://allowed.test/chunked', method: 'PUT', headers: { 'Transfer-Encoding': 'chunked' }, chunks: ['a'.repeat(1000), 'b'.repeat(2000)] },
+    ]);
+    expect(sized).toMatchObject({ status: 200 });
+    expect(JSON.parse(sized!.body)).toMatchObject({ method: 'POST', bodyBytes: 100_000 });
+    expect(header(JSON.parse(sized!.body).headers, 'content-length')).toBe('100000');
+    expect(chunked).toMatchObject({ status: 200 });
+    expect(JSON.parse(chunked!.body)).toMatchObject({ method: 'PUT', bodyBytes: 3000 });
+    // Re-framed by the proxy: chunked, or with the length once the whole body is in.
+    const framing = JSON.parse(chunked!.body).headers as string[];
+    expect(header(framing, 'transfer-encoding') === 'chunked' || header(framing, 'content-length') === '3000').toBe(true);
+  });
+
   it('denies a name with 403 before any lookup: neither the DNS server nor a destination sees it', async () => {
     const [denied] = await pod.client(PROXY, [{ get: 'http://www.denied.test/never' }]);
     expect(denied).toMatchObject({ status: 403, body: 'egress-router: www.denied.test is denied by rule line 2\n' });
