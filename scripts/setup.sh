@@ -15,6 +15,7 @@ declare -A packages=(
   [libcap2-bin]=capsh
   [util-linux]=setpriv
   [time]=/usr/bin/time
+  [dnsmasq-base]=dnsmasq
 )
 missing=()
 for package in "${!packages[@]}"; do
