@@ -50,9 +50,9 @@ function clientErrorStatus(error: NodeJS.ErrnoException): number {
   return 400;
 }
 
-function listen(server: http.Server, host: string, port: number): Promise<Error | undefined> {
+function listenOnce(server: http.Server, host: string, port: number): Promise<NodeJS.ErrnoException | undefined> {
   return new Promise((resolve) => {
-    const onError = (error: Error) => resolve(error);
+    const onError = (error: NodeJS.ErrnoException) => resolve(error);
     server.once('error', onError);
     server.listen({ host, port, exclusive: true, backlog: 4096 }, () => {
       server.off('error', onError);
@@ -61,6 +61,23 @@ function listen(server: http.Server, host: string, port: number): Promise<Error 
   });
 }
 
+/** How long an address may stay unusable at start: an IPv6 address is tentative during DAD. */
+const ADDRESS_SETTLE_MS = 3000;
+
+async function listen(server: http.Server, host: string, port: number): Promise<NodeJS.ErrnoException | undefined> {
+  const deadline = Date.now() + ADDRESS_SETTLE_MS;
+  for (;;) {
+    const error = await listenOnce(server, host, port);
+    if (error?.code !== 'EADDRNOTAVAIL' || Date.now() >= deadline) return error;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * Starts the proxy on every address of the cluster interface. Its counters are registered on
+ * `deps.registry`, so one registry takes one proxy. Fails (kind 'environment') when the interface
+ * has no address or a listener cannot be opened.
+ */
 export async function startHttpProxy(settings: HttpProxySettings, deps: HttpProxyDeps): Promise<Result<HttpProxyService>> {
   const addresses = listenAddresses(settings.clusterInterface, (deps.interfaces ?? os.networkInterfaces)());
   if (!addresses.ok) return addresses;
