@@ -24,13 +24,11 @@ const HOP_BY_HOP = new Set([
 export const VIA = '1.1 egress-router';
 
 /** Field names listed in Connection (and the legacy Proxy-Connection), lower case. */
-function connectionTokens(raw: readonly string[]): Set<string> | undefined {
+function connectionTokens(raw: readonly string[], lower: readonly string[]): Set<string> | undefined {
   let tokens: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length !== 10 && name.length !== 16) continue;
-    const lower = name.toLowerCase();
-    if (lower !== 'connection' && lower !== 'proxy-connection') continue;
+    const name = lower[i >> 1]!;
+    if (name !== 'connection' && name !== 'proxy-connection') continue;
     for (const token of raw[i + 1]!.split(',')) {
       const t = token.trim().toLowerCase();
       // The body's length is never one connection's business: stripping it would unframe the body.
@@ -40,6 +38,13 @@ function connectionTokens(raw: readonly string[]): Set<string> | undefined {
   return tokens;
 }
 
+/** The field names in lower case, once: every decision below compares them. */
+function lowerNames(raw: readonly string[]): string[] {
+  const lower = new Array<string>(raw.length >> 1);
+  for (let i = 0; i < raw.length; i += 2) lower[i >> 1] = raw[i]!.toLowerCase();
+  return lower;
+}
+
 /**
  * The request's fields for the destination, as name, value, name, value...: hop-by-hop ones
  * removed, Host set to the URL's authority (an absolute-form URL overrides the client's Host),
@@ -47,12 +52,13 @@ function connectionTokens(raw: readonly string[]): Set<string> | undefined {
  * `upgrade`, the Upgrade field and `Connection: upgrade` are kept: the destination must see them.
  */
 export function requestHeaders(raw: readonly string[], authority: string, upgrade = false): string[] {
-  const named = connectionTokens(raw);
+  const lowerNamesOf = lowerNames(raw);
+  const named = connectionTokens(raw, lowerNamesOf);
   const headers: string[] = ['Host', authority];
   let via: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    const lower = name.toLowerCase();
+    const lower = lowerNamesOf[i >> 1]!;
     if (lower === 'host') continue;
     if (lower === 'via') {
       via = via === undefined ? raw[i + 1]! : `${via}, ${raw[i + 1]!}`;
@@ -74,13 +80,18 @@ export function requestHeaders(raw: readonly string[], authority: string, upgrad
  * hands them over as bytes; field text is Latin-1 on the wire.
  */
 export function responseHeaders(rawBytes: readonly (string | Buffer)[]): string[] {
-  const raw = rawBytes.map((field) => (typeof field === 'string' ? field : field.toString('latin1')));
-  const named = connectionTokens(raw);
+  const raw = new Array<string>(rawBytes.length);
+  for (let i = 0; i < rawBytes.length; i++) {
+    const field = rawBytes[i]!;
+    raw[i] = typeof field === 'string' ? field : field.toString('latin1');
+  }
+  const lowerNamesOf = lowerNames(raw);
+  const named = connectionTokens(raw, lowerNamesOf);
   const headers: string[] = [];
   let via: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    const lower = name.toLowerCase();
+    const lower = lowerNamesOf[i >> 1]!;
     if (lower === 'via') {
       via = via === undefined ? raw[i + 1]! : `${via}, ${raw[i + 1]!}`;
       continue;
