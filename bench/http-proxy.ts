@@ -124,7 +124,12 @@ class Bench {
   async start(): Promise<void> {
     const { router, lan, client } = this.topology.ns;
     await timedRun(router, { EGRESS_SOURCE: ADDRESSES.sourceCidr, EGRESS_GATEWAY: ADDRESSES.gateway, EGRESS_ROUTER_MODE: 'http-proxy' }, routerCommand());
-    await this.topology.exec(client, ['sysctl', '-qw', 'net.ipv4.ip_local_port_range=1024 65535']);
+    // Our namespaces only: tens of thousands of short connections per run, from the client pod
+    // and, for every tunnel, from the proxies to the one echo address, must not run out of ports
+    // while the closed ones wait out TIME_WAIT.
+    for (const ns of [client, router]) {
+      await this.topology.exec(ns, ['sysctl', '-qw', 'net.ipv4.ip_local_port_range=1024 65535', 'net.ipv4.tcp_tw_reuse=1']);
+    }
     const upstream = execa('ip', ['netns', 'exec', lan, process.execPath, `${ROOT}/bench/http-upstream.mjs`, `${DESTINATION}:80`, `${DESTINATION}:${ECHO_PORT}`], { reject: false });
     this.children.push(upstream);
     await waitForOutput(upstream, 'ready', 'benchmark destination');

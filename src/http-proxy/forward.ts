@@ -160,7 +160,10 @@ class Exchange implements Dispatcher.DispatchHandlers {
     const { ctx, res, record, target } = this;
     if (res.destroyed) return;
     if (this.responding) {
+      // The status line is gone already: all the client can learn is that the response broke off.
       res.destroy();
+      record.reason = `response cut short: ${describeError(error)}`;
+      finished(ctx, record);
       return;
     }
     const bodyUntouched = this.body === null || !this.body.readableDidRead;
