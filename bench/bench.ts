@@ -1,5 +1,6 @@
 /**
- * The scale benchmark (issue 4), run by `npm run bench`. In one run, in network namespaces it
+ * The scale benchmark (issue 4) and the HTTP proxy benchmark (issue 9, bench/http-proxy.ts), run
+ * by `npm run bench`. In one run, in network namespaces it
  * creates and always removes, it measures:
  *
  * - apply: wall time (process start to exit of an `init` run reading EGRESS_DESTINATION_FILE)
