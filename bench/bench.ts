@@ -1,5 +1,6 @@
 /**
- * The scale benchmark (issue 4), run by `npm run bench`. In one run, in network namespaces it
+ * The scale benchmark (issue 4) and the HTTP proxy benchmark (issue 9, bench/http-proxy.ts), run
+ * by `npm run bench`. In one run, in network namespaces it
  * creates and always removes, it measures:
  *
  * - apply: wall time (process start to exit of an `init` run reading EGRESS_DESTINATION_FILE)
@@ -19,7 +20,9 @@
  *
  *   npm run bench                  full run (a few minutes); writes docs/benchmarks.svg
  *   npm run bench -- --smoke       small and fast, targets reported but not enforced (CI)
- *   options: --svg FILE | --no-svg; --only dns-proxy|reload (that section alone)
+ *   options: --svg FILE | --no-svg; --only router|dns-proxy|reload|http-proxy (one section)
+ *
+ * The http-proxy section (bench/http-proxy.ts) runs squid and the built-in HTTP proxy side by side.
  */
 import { execa } from 'execa';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +32,7 @@ import { onPath } from '../src/system/probe.js';
 import { ADDRESSES, ROOT, Topology, routerEnv } from '../test/support/topology.js';
 import { benchRules, destinationList, distinctTargets, legacyNftRuleset } from './lists.js';
 import { type Panel, renderChart } from './plot.js';
+import { HTTP_PROXY_FULL, HTTP_PROXY_SMOKE, httpProxySection } from './http-proxy.js';
 import { LoadGenerator, type RateOptions } from './rate.js';
 import { describeMachine, fixed, int, loadAverage, markdownTable, mb, median, withSpread } from './report.js';
 import { LEGACY_MODEL, hasGnuTime, idleLegacyProcess, routerCommand, timedRun, useCopyOfBuild } from './runs.js';
@@ -102,25 +106,31 @@ const SHAPE_NAMES: Record<Shape, string> = {
   legacy: 'legacy shape (a rule per redirect)',
 };
 
-function parseArgs(argv: string[]): { profile: Profile; svg: string | undefined; only: 'dns-proxy' | 'reload' | undefined } {
+const SECTIONS = ['router', 'dns-proxy', 'reload', 'http-proxy'] as const;
+type Section = (typeof SECTIONS)[number];
+
+function parseArgs(argv: string[]): { profile: Profile; svg: string | undefined; sections: Section[] } {
   let profile = FULL;
   let svg: string | undefined | null = null;
-  let only: 'dns-proxy' | 'reload' | undefined;
+  let sections: Section[] = [...SECTIONS];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--smoke') profile = SMOKE;
     else if (arg === '--svg' && argv[i + 1]) svg = argv[++i]!;
     else if (arg === '--no-svg') svg = undefined;
-    else if (arg === '--only' && (argv[i + 1] === 'dns-proxy' || argv[i + 1] === 'reload')) only = argv[++i] as 'dns-proxy' | 'reload';
-    else throw new Error(`unknown argument ${arg}; usage: bench [--smoke] [--svg FILE | --no-svg] [--only dns-proxy|reload]`);
+    else if (arg === '--only' && (SECTIONS as readonly string[]).includes(argv[i + 1] ?? '')) sections = [argv[++i] as Section];
+    else throw new Error(`unknown argument ${arg}; usage: bench [--smoke] [--svg FILE | --no-svg] [--only ${SECTIONS.join('|')}]`);
   }
-  // Only a full run replaces the committed plot unless told otherwise.
-  if (svg === null) svg = profile.name === 'full' && !only ? `${ROOT}/docs/benchmarks.svg` : undefined;
-  return { profile, svg, only };
+  // Only a full run of the router section replaces the committed plot unless told otherwise.
+  if (svg === null) svg = profile.name === 'full' && sections.includes('router') ? `${ROOT}/docs/benchmarks.svg` : undefined;
+  return { profile, svg, sections };
 }
 
-function prerequisites(): string[] {
-  const missing = ['ip', 'nft', 'iptables-restore', 'iptables-save', 'arping', 'bash'].filter((tool) => !onPath(tool));
+function prerequisites(sections: Section[]): string[] {
+  const tools = ['ip', 'nft', 'iptables-restore', 'iptables-save', 'arping', 'bash'];
+  if (sections.includes('http-proxy')) tools.push('squid', 'wrk', 'curl');
+  if (sections.includes('dns-proxy')) tools.push('haproxy', 'dnsmasq');
+  const missing = tools.filter((tool) => !onPath(tool));
   if (process.getuid?.() !== 0) missing.unshift('root');
   return missing;
 }
@@ -303,8 +313,8 @@ interface Check {
 }
 
 async function main(): Promise<number> {
-  const { profile, svg, only } = parseArgs(process.argv.slice(2));
-  const missing = prerequisites();
+  const { profile, svg, sections } = parseArgs(process.argv.slice(2));
+  const missing = prerequisites(sections);
   if (missing.length > 0) {
     process.stderr.write(`bench: cannot run without ${missing.join(', ')}\n`);
     return 1;
@@ -314,8 +324,18 @@ async function main(): Promise<number> {
   try {
     await execa(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
     useCopyOfBuild(dir);
-    if (only) return await runOnly(only, profile, dir, started);
-    return await run(profile, svg, dir, started);
+    let code = 0;
+    if (sections.includes('router')) code = await run(profile, svg, dir, started);
+    else log(`# egress-router benchmark (${profile.name} run)\n\n- load average at start: ${loadAverage()}`);
+    for (const only of ['dns-proxy', 'reload'] as const) {
+      if (sections.includes(only) && (await runOnly(only, profile, dir, started)) !== 0) code = 1;
+    }
+    if (sections.includes('http-proxy')) {
+      const proxy = await httpProxySection(profile.name === 'full' ? HTTP_PROXY_FULL : HTTP_PROXY_SMOKE, dir, log, progress);
+      if (!proxy.pass) code = 1;
+      log(`\nload average at end ${loadAverage()}; took ${fixed((performance.now() - started) / 1000, 1)} s`);
+    }
+    return code;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -333,7 +353,7 @@ function dnsProxySection(profile: Profile, dir: string) {
 
 async function runOnly(only: 'dns-proxy' | 'reload', profile: Profile, dir: string, started: number): Promise<number> {
   const machine = await describeMachine();
-  log(`# egress-router benchmark, ${only} section only (${profile.name} run)\n`);
+  log(`\n# egress-router benchmark, ${only} section (${profile.name} run)\n`);
   log(`- CPU: ${machine.cpu}, ${machine.cores} cores; kernel ${machine.kernel}; node ${machine.node}`);
   log(`- load average at start: ${loadAverage()}\n`);
   const section = only === 'dns-proxy' ? await dnsProxySection(profile, dir) : await reloadSection(profile);
@@ -376,8 +396,6 @@ async function run(profile: Profile, svg: string | undefined, dir: string, start
   } finally {
     await topology.destroy();
   }
-  const dnsProxy = await dnsProxySection(profile, dir);
-  const reload = await reloadSection(profile);
   const loadAfter = loadAverage();
 
   // Apply.
@@ -467,8 +485,6 @@ async function run(profile: Profile, svg: string | undefined, dir: string, start
     ),
   );
   log(`\nThe legacy-mode router exited ${int(idle.stopMs)} ms after SIGTERM.`);
-  log(`\n${dnsProxy.markdown}`);
-  log(`\n${reload.markdown}`);
 
   // Targets.
   const at = profile.targetSize;
@@ -491,7 +507,6 @@ async function run(profile: Profile, svg: string | undefined, dir: string, start
     },
     { name: `start-up <= ${TARGETS.startupMs} ms`, value: `${int(routerStart)} ms`, pass: routerStart <= TARGETS.startupMs },
   ];
-  checks.push(...dnsProxy.checks, ...reload.checks);
   const at100k = plain.find((a) => a.rules === 100_000);
   if (at100k) {
     const ms = median(at100k.ms.nftables);

@@ -39,6 +39,9 @@ export interface TimedRun {
   stdout: string;
 }
 
+/** The router's entry file: the built CLI, or the private copy. */
+export const routerEntry = (): string => entry;
+
 /** How to run the router: bare, or with its peak memory reported. */
 export function routerCommand(options: { rss?: boolean } = {}): string[] {
   if (!options.rss) return [process.execPath, entry];

@@ -11,7 +11,9 @@
  * the LAN; a restart converging to the same state; the iptables backend under no_new_privs (as
  * with allowPrivilegeEscalation: false); legacy mode stopping on SIGTERM. Also: the container
  * holds exactly those two capabilities, a clear refusal without NET_ADMIN, no npm in the image,
- * nothing written to the container's file system.
+ * nothing written to the container's file system. Then the HTTP proxy pod: the image as the init
+ * container (EGRESS_ROUTER_MODE=http-proxy), and the image again as the proxy container, as user
+ * 65534 with no capability at all, serving a request and stopping on SIGTERM.
  *
  * Usage: node scripts/run-ts.mjs scripts/image-traffic-check.ts IMAGE CONTAINER_NAME_PREFIX
  * Namespaces and containers it makes are removed before it exits, pass or fail.
@@ -327,8 +329,49 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * The HTTP proxy pod: the legacy proxy container with only its image changed, run unprivileged
+ * (user 65534, every capability dropped, no_new_privs), after the image configured the network.
+ */
+async function httpProxyPod(): Promise<void> {
+  const topology = await podTopology();
+  const init = await newContainer('http-init');
+  const network = await runInPod(topology.ns.router, init, await capabilityFlags(init, WANTED), routerEnv({ EGRESS_ROUTER_MODE: 'http-proxy' }));
+  check(network.exitCode === 0, 'http-proxy: the init container configures the network and exits 0', runSummary(network));
+  const server = execa('ip', ['netns', 'exec', topology.ns.lan, process.execPath, join(ROOT, 'test/fixtures/http-server.mjs'), `http:${D1}:8000`], { reject: false });
+  children.push(server);
+  await waitForOutput(server, 'ready', 'HTTP destination');
+
+  const container = await newContainer('http-proxy');
+  const env = { EGRESS_HTTP_PROXY_DESTINATION: `# the legacy squid container's variable, nothing else\n${D1}/32\n` };
+  const args = runArgs(topology.ns.router, container, await capabilityFlags(container, []), env, ['setpriv', '--no-new-privs', '--', ...entrypoint]);
+  // buildah run's own --user, right after `run`: the process starts as 65534 and never was root.
+  args.splice(args.indexOf('run') + 1, 0, '--user', '65534:65534');
+  const proxy = execa('ip', args, { reject: false });
+  children.push(proxy);
+  const ready = await waitForOutput(proxy, 'http proxy ready', 'http proxy', 30_000).then(
+    () => '',
+    (error: Error) => error.message,
+  );
+  check(ready === '', 'http-proxy: the proxy container starts from the image with only EGRESS_HTTP_PROXY_DESTINATION', ready);
+  const node = proxy.pid === undefined ? undefined : findDescendant(proxy.pid, 'node', 'egress-router.js');
+  const status = node === undefined ? '' : readFileSync(`/proc/${node}/status`, 'utf8');
+  check(/^Uid:\s+65534\s/m.test(status) && capMask(status, 'CapEff') === 0n && capMask(status, 'CapPrm') === 0n,
+    'http-proxy: the proxy runs as user 65534 with no capability', status.split('\n').filter((l) => /^(Uid|Cap)/.test(l)).join('\n'));
+  const client = await topology.exec(topology.ns.client, [process.execPath, join(ROOT, 'test/fixtures/http-proxy-client.mjs'),
+    JSON.stringify({ proxy: `${POD}:8080`, steps: [{ get: `http://${D1}:8000/through-the-image` }, { get: `http://${D3}:8000/denied` }] })]);
+  const [allowed, denied] = JSON.parse(client) as { status?: number; body?: string }[];
+  const seen = allowed?.status === 200 ? (JSON.parse(allowed.body!) as { peer: string }) : undefined;
+  check(seen?.peer === SOURCE && denied?.status === 403, 'http-proxy: an allowed request leaves from EGRESS_SOURCE, a denied one gets 403', client);
+  if (node !== undefined) process.kill(node, 'SIGTERM');
+  const result = await Promise.race([proxy, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 5000))]);
+  check(result?.exitCode === 0, 'http-proxy: SIGTERM stops the proxy with exit 0', result ? `exit ${result.exitCode}\n${result.stderr}` : 'still running after 5 s');
+  await done(topology);
+}
+
 try {
   await main();
+  await httpProxyPod();
 } catch (error) {
   failures++;
   log(`FAIL ${(error as Error).stack ?? String(error)}`);

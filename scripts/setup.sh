@@ -18,6 +18,7 @@ declare -A packages=(
   [curl]=curl
   [tcpdump]=tcpdump
   [keepalived]=keepalived
+  [dnsmasq-base]=dnsmasq
 )
 missing=()
 for package in "${!packages[@]}"; do

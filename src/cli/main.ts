@@ -6,7 +6,9 @@
  */
 import { parseArgs } from 'node:util';
 import { runEntrypoint, type Output } from '../entrypoint.js';
-import { runValidate } from '../commands/validate.js';
+import { runValidate, runValidateHttpProxy } from '../commands/validate.js';
+import { isSet } from '../config/config.js';
+import { hasProxyList } from '../http-proxy/settings.js';
 import { formatProblem } from '../problem.js';
 import { VERSION } from '../version.js';
 import { isDnsProxyContainer } from '../dns-proxy/settings.js';
@@ -19,6 +21,11 @@ const USAGE = `Usage:
                                      check a DNS proxy list (EGRESS_DNS_PROXY_DESTINATION)
   egress-router dns-proxy            run the DNS proxy (EGRESS_DNS_PROXY_DESTINATION); also what
                                      runs with no command when that is set and EGRESS_SOURCE is not
+  egress-router validate --http-proxy FILE|-
+                                     check an HTTP proxy list (EGRESS_HTTP_PROXY_DESTINATION)
+  egress-router http-proxy           run the HTTP proxy (EGRESS_HTTP_PROXY_* variables); also what
+                                     a container with EGRESS_HTTP_PROXY_DESTINATION and no
+                                     EGRESS_SOURCE runs with no command
   egress-router migrate [--to egressrouter|multus] [--image IMAGE] FILE...
                                      convert legacy egress router manifests
   egress-router --help | --version
@@ -53,7 +60,13 @@ async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' }, 'dns-proxy': { type: 'boolean' } },
+      options: {
+        'dry-run': { type: 'boolean' },
+        'http-proxy': { type: 'string' },
+        'dns-proxy': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
     });
   } catch (error) {
     process.stderr.write(`egress-router: ${(error as Error).message}\n${USAGE}`);
@@ -72,7 +85,18 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`egress-router: --dns-proxy goes with validate\n${USAGE}`);
     return 1;
   }
+  if (values['http-proxy'] !== undefined && command !== 'validate') {
+    process.stderr.write(`egress-router: --http-proxy is an option of validate\n${USAGE}`);
+    return 1;
+  }
   if (command === 'validate') {
+    if (values['http-proxy'] !== undefined) {
+      if (positionals.length > 0) {
+        process.stderr.write(`egress-router: validate --http-proxy takes one FILE (or -), given as its value\n${USAGE}`);
+        return 1;
+      }
+      return runValidateHttpProxy(values['http-proxy'], output);
+    }
     if (positionals.length > 1) {
       process.stderr.write(`egress-router: validate takes at most one FILE\n${USAGE}`);
       return 1;
@@ -83,11 +107,20 @@ async function main(argv: string[]): Promise<number> {
     }
     return runValidate(positionals[0], process.env, output);
   }
+  if (command === 'http-proxy' && positionals.length === 0) return runProxy();
   if (command !== undefined || positionals.length > 0) {
     process.stderr.write(`egress-router: unknown command '${command ?? positionals[0]}'\n${USAGE}`);
     return 1;
   }
+  // The legacy proxy container with only its image changed: a proxy list, no router settings.
+  if (hasProxyList(process.env) && !isSet(process.env.EGRESS_SOURCE) && !isSet(process.env.EGRESS_ROUTER_MODE) && !values['dry-run']) return runProxy();
   return runEntrypoint(process.env, { dryRun: values['dry-run'] ?? false }, output);
+}
+
+/** Loaded only when needed, to keep the router's own start-up small. */
+async function runProxy(): Promise<number> {
+  const { runHttpProxyContainer } = await import('../http-proxy/container.js');
+  return runHttpProxyContainer(process.env, output);
 }
 
 main(process.argv.slice(2)).then(

@@ -9,6 +9,7 @@ import { describeRules, isHostName, parseDestinations } from '../config/destinat
 import { type Problem, pathName, problem, quote } from '../problem.js';
 import { readStdin, readTextFile } from '../system/files.js';
 import type { Output } from '../entrypoint.js';
+import { parseProxyRules, rulesReport } from '../http-proxy/rules.js';
 
 /** Where the list comes from: how messages name it, and its text (or why it cannot be read). */
 function readList(file: string | undefined, env: Environment): { origin: string; readError: string; read: FileReadResult } {
@@ -52,5 +53,26 @@ export function runValidate(file: string | undefined, env: Environment, output: 
   const names = named === 0 ? '' : `, ${named} destination${named === 1 ? '' : 's'} by name (resolved when the router runs)`;
   lines.push(`${origin}: OK, ${count}${list.fallback ? ' and a fallback' : ', no fallback (other ports are refused)'}, ${familyText}${names}`);
   output.out(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+/**
+ * `egress-router validate --http-proxy FILE|-`: checks an HTTP proxy access list
+ * (EGRESS_HTTP_PROXY_DESTINATION's grammar) and prints the rules understood, or every error.
+ */
+export function runValidateHttpProxy(file: string, output: Output): number {
+  const stdin = file === '-';
+  const read = stdin ? readStdin() : readTextFile(file);
+  if (!read.ok) {
+    output.problems([problem('config', stdin ? 'stdin' : quote(file), read.reason)]);
+    return 1;
+  }
+  const origin = stdin ? 'stdin' : pathName(file);
+  const parsed = parseProxyRules(read.text, origin);
+  if (parsed.problems.length > 0) {
+    output.problems(parsed.problems);
+    return 1;
+  }
+  output.out(rulesReport(origin, parsed.rules, parsed.warnings));
   return 0;
 }

@@ -150,3 +150,58 @@ export const sameAddress = (a: IpAddress, b: IpAddress): boolean => a.family ===
 /** The address as nft and iptables want it next to a port: brackets around IPv6. */
 export const withPort = (address: IpAddress, port: number): string =>
   address.family === 4 ? `${address.text}:${port}` : `[${address.text}]:${port}`;
+
+/**
+ * A network written in an access rule (`192.168.1.0/24`, `fe80::/10`, `192.168.1.1`): any valid
+ * address with an optional prefix length, special ranges included, because a rule only matches
+ * addresses and never names a destination by itself.
+ */
+export interface Network {
+  family: Family;
+  prefix: number;
+  /** Canonical text of the network's first address. */
+  text: string;
+  first: bigint;
+  last: bigint;
+}
+
+export type NetworkResult = { ok: true; network: Network; hostBitsSet: boolean } | { ok: false; reason: string };
+
+export function parseNetwork(text: string): NetworkResult {
+  const slash = text.indexOf('/');
+  const addressText = slash === -1 ? text : text.slice(0, slash);
+  const v4 = parseIPv4(addressText);
+  const v6 = v4 ? undefined : parseIPv6(addressText);
+  if (!v4 && !v6) {
+    if (addressText.includes('.') && !addressText.includes(':') && leadingZeroOctet(addressText)) {
+      return { ok: false, reason: 'leading zeros are ambiguous (octal or decimal?); write the address without them' };
+    }
+    return { ok: false, reason: 'not a valid IPv4 or IPv6 address' };
+  }
+  const family: Family = v4 ? 4 : 6;
+  const prefix = slash === -1 ? hostPrefix(family) : parsePrefixLength(text.slice(slash + 1), family);
+  if (prefix === undefined) return { ok: false, reason: `prefix length must be a number from 0 to ${hostPrefix(family)}` };
+  const range = v4
+    ? new IPv4CidrRange(v4, IPv4Prefix.fromNumber(BigInt(prefix)))
+    : new IPv6CidrRange(v6!, IPv6Prefix.fromNumber(BigInt(prefix)));
+  const first = range.getFirst();
+  const value = (v4 ?? v6)!.getValue();
+  const firstText = v4 ? first.toString() : collapseIPv6Number(first.toString());
+  return {
+    ok: true,
+    network: { family, prefix, text: firstText, first: first.getValue(), last: range.getLast().getValue() },
+    hostBitsSet: first.getValue() !== value,
+  };
+}
+
+/** The address as a number, for comparing it with a Network's bounds. */
+export function addressValue(address: IpAddress): bigint {
+  return address.family === 4 ? IPv4.fromString(address.text).getValue() : IPv6.fromString(address.text).getValue();
+}
+
+export const inNetwork = (network: Network, family: Family, value: bigint): boolean =>
+  network.family === family && value >= network.first && value <= network.last;
+
+/** `192.168.1.0/24`; a single address without its prefix. */
+export const networkText = (network: Network): string =>
+  network.prefix === hostPrefix(network.family) ? network.text : `${network.text}/${network.prefix}`;

@@ -76,7 +76,7 @@ export const VARIABLES = [
   ...FAILOVER_VARIABLES,
 ] as const;
 
-const isSet = (value: string | undefined): value is string => value !== undefined && value !== '';
+export const isSet = (value: string | undefined): value is string => value !== undefined && value !== '';
 
 /**
  * Applies `EGRESS_ROUTER_ENV_FILE`: its values fill in what the environment leaves unset or empty.

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/config/config.js';
 import { parseDestinations } from '../../src/config/destinations.js';
+import { parseHttpProxySettings } from '../../src/http-proxy/settings.js';
 import { formatProblem } from '../../src/problem.js';
 
 const DIR = new URL('../../examples/', import.meta.url);
@@ -43,10 +44,34 @@ describe('examples', () => {
       'pod-configmap-env.yaml',
       'pod-configmap-file.yaml',
       'pod-dns-proxy.yaml',
+      'pod-http-proxy-one-container.yaml',
+      'pod-http-proxy.yaml',
       'pod-init.yaml',
       'pod-legacy.yaml',
       'pod-live.yaml',
     ]);
+  });
+
+  const proxyContainers = documents
+    .filter((d) => d.kind === 'Pod')
+    .flatMap((pod) => [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c: Doc) => ({ pod, container: c })))
+    .filter(({ container }) => (container.env ?? []).some((e: Doc) => e.name === 'EGRESS_HTTP_PROXY_DESTINATION'));
+
+  it.each(proxyContainers.map(({ pod, container }) => [pod.file, pod, container]))('%s: the HTTP proxy list and settings parse cleanly', (_file, pod, container) => {
+    const { env, files } = environment(pod, container);
+    const result = parseHttpProxySettings(env, (path) => (files.has(path) ? { ok: true, text: files.get(path)! } : { ok: false, reason: 'no such file' }));
+    expect(result.ok ? [] : result.problems.map(formatProblem)).toEqual([]);
+  });
+
+  it('the two-container HTTP proxy pod runs its proxy container without capabilities, as non-root, read-only', () => {
+    const pod = documents.find((d) => d.file === 'pod-http-proxy.yaml' && d.kind === 'Pod')!;
+    const [proxy] = pod.spec.containers as Doc[];
+    expect(proxy!.env.some((e: Doc) => e.name === 'EGRESS_SOURCE')).toBe(false);
+    expect(proxy!.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(proxy!.securityContext.capabilities.add).toBeUndefined();
+    expect(pod.spec.initContainers[0].env).toContainEqual({ name: 'EGRESS_ROUTER_MODE', value: 'http-proxy' });
+    const service = documents.find((d) => d.file === 'pod-http-proxy.yaml' && d.kind === 'Service')!;
+    expect(pod.metadata.labels).toMatchObject(service.spec.selector);
   });
 
   it.each(routerContainers.map(({ pod, container }) => [pod.file, pod, container]))('%s configures cleanly', (_file, pod, container) => {

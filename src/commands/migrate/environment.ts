@@ -57,7 +57,7 @@ function scalarText(value: unknown): string {
   return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
 }
 
-function applyEnvFrom(container: Fields, namespace: string, configMaps: ConfigMaps, result: ContainerEnvironment): void {
+function applyEnvFrom(container: Fields, namespace: string, configMaps: ConfigMaps, result: ContainerEnvironment, wanted: (name: string) => boolean): void {
   for (const source of listAt(container, 'envFrom')) {
     const ref = fieldsAt(source, 'configMapRef');
     if (!ref) continue; // a secretRef: its keys are unknown here, and the router's rarely live in Secrets
@@ -69,7 +69,7 @@ function applyEnvFrom(container: Fields, namespace: string, configMaps: ConfigMa
     }
     const prefix = stringAt(source, 'prefix') ?? '';
     for (const [key, value] of Object.entries(data)) {
-      if (isRouterVariable(prefix + key)) result.settings.set(prefix + key, { value, from: `ConfigMap ${name}, key ${key}` });
+      if (wanted(prefix + key)) result.settings.set(prefix + key, { value, from: `ConfigMap ${name}, key ${key}` });
     }
   }
 }
@@ -93,12 +93,13 @@ function applyConfigMapKeyRef(variable: string, ref: Fields, namespace: string, 
   result.problems.push(problem('config', variable, message));
 }
 
-export function resolveEnvironment(container: Fields, namespace: string, configMaps: ConfigMaps): ContainerEnvironment {
+/** The container's settings among the variables `wanted` picks (the router's by default). */
+export function resolveEnvironment(container: Fields, namespace: string, configMaps: ConfigMaps, wanted: (name: string) => boolean = isRouterVariable): ContainerEnvironment {
   const result: ContainerEnvironment = { settings: new Map(), unseen: new Map(), problems: [] };
-  applyEnvFrom(container, namespace, configMaps, result);
+  applyEnvFrom(container, namespace, configMaps, result, wanted);
   for (const entry of listAt(container, 'env')) {
     const variable = stringAt(entry, 'name');
-    if (!variable || !isRouterVariable(variable)) continue;
+    if (!variable || !wanted(variable)) continue;
     result.unseen.delete(variable);
     const valueFrom = fieldsAt(entry, 'valueFrom');
     const ref = fieldsAt(valueFrom, 'configMapKeyRef');

@@ -1,13 +1,15 @@
 /**
  * `--to multus`: the router keeps running in its own pod, as before, with this project's image.
  * Multus gives it the macvlan interface that OpenShift SDN used to, from a
- * NetworkAttachmentDefinition of type macvlan requested as `<nad>@macvlan0`. Everything else in
- * the workload stays: the environment, the other containers, the proxy containers, so every mode
- * (http-proxy and dns-proxy included) migrates.
+ * NetworkAttachmentDefinition of type macvlan requested as `<nad>@macvlan0`. The legacy proxy
+ * containers (squid for http-proxy, haproxy for dns-proxy) run this image as well, which serves
+ * both proxies from their own variables. Everything else in the workload stays: the environment,
+ * the other containers, so every mode migrates.
  */
 import { type Problem, problem, quote } from '../../problem.js';
 import { SDN_MACVLAN_ANNOTATION, macvlanRequest } from './macvlan.js';
 import { type Fields, describeObject, forApply, isFields, listAt, metadataFor, podTemplateOf, stringAt } from './objects.js';
+import { PROXY_NAMES, checkProxy } from './proxies.js';
 import { checkSettings } from './settings.js';
 import type { Workload } from './workloads.js';
 
@@ -66,6 +68,11 @@ function checkRouters(workload: Workload): { problems: Problem[]; notes: string[
     else if (checked.kind === 'unseen') result.notes.push(...checked.reasons.map((r) => `${prefix}not checked: ${r}`));
     else result.iface = checked.config.egressInterface;
   }
+  for (const proxy of workload.proxies) {
+    const checked = checkProxy(proxy);
+    result.problems.push(...checked.problems);
+    result.notes.push(...checked.notes);
+  }
   return result;
 }
 
@@ -89,6 +96,12 @@ export function toMultus(workload: Workload, image: string): MultusConversion {
   for (const router of workload.routers) {
     const container = listAt(template.spec, router.list)[router.index] as Fields;
     images.push(`container ${router.name} image ${image} (was ${stringAt(container, 'image') ?? 'unset'})`);
+    container.image = image;
+  }
+  // The squid and haproxy images go too: this image serves both proxies from the same variables.
+  for (const proxy of workload.proxies) {
+    const container = listAt(template.spec, proxy.list)[proxy.index] as Fields;
+    images.push(`${PROXY_NAMES[proxy.kind]} container ${proxy.name} image ${image} (was ${stringAt(container, 'image') ?? 'unset'})`);
     container.image = image;
   }
   const attachment = describeObject({ kind: 'NetworkAttachmentDefinition', name, namespace: workload.input.namespace });

@@ -4,6 +4,7 @@
  * container; only the top controller is converted, or there would be three routers for one.
  */
 import { type ConfigMaps, type ContainerEnvironment, isRouterContainer, resolveEnvironment } from './environment.js';
+import { type ProxyContainer, proxyContainers } from './proxies.js';
 import {
   type InputObject,
   type PodTemplate,
@@ -33,6 +34,8 @@ export interface Workload {
   input: InputObject;
   template: PodTemplate;
   routers: RouterContainer[];
+  /** The pod's legacy proxy containers (squid, haproxy), found by their variables. */
+  proxies: ProxyContainer[];
   labels: Record<string, string>;
 }
 
@@ -56,7 +59,9 @@ export function routerWorkloads(objects: readonly InputObject[], configMaps: Con
     const template = podTemplateOf(input.kind, input.object);
     if (!template) continue;
     const routers = routerContainers(input, template, configMaps);
-    if (routers.length > 0) workloads.push({ input, template, routers, labels: stringMap(template.metadata.labels) });
+    if (routers.length === 0) continue;
+    const proxies = proxyContainers(input, template, configMaps, (list, index) => routers.some((r) => r.list === list && r.index === index));
+    workloads.push({ input, template, routers, proxies, labels: stringMap(template.metadata.labels) });
   }
   return workloads;
 }

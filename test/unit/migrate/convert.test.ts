@@ -286,4 +286,31 @@ describe('migrate to Multus', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("Pod egress: refused: EGRESS_DESTINATION: comes from key 'd' of ConfigMap routes, which is not among the inputs");
   });
+
+  const proxyRouterEnv = (mode: string): Env => [...ENV.filter((e) => e.name !== 'EGRESS_DESTINATION' && e.name !== 'EGRESS_ROUTER_MODE'), { name: 'EGRESS_ROUTER_MODE', value: mode }];
+
+  it('runs the legacy HTTP and DNS proxy containers on the new image, found by their variables whatever their image', async () => {
+    const http = { name: 'proxy', image: 'mirror.example.com/squid-egress', env: [{ name: 'EGRESS_HTTP_PROXY_DESTINATION', value: '*.example.com\n' }] };
+    const dnsFromConfigMap = { name: 'dns', image: 'mirror.example.com/haproxy-egress', envFrom: [{ configMapRef: { name: 'dns-settings' } }] };
+    const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dns-settings' }, data: { EGRESS_DNS_PROXY_DESTINATION: '53 203.0.113.53\n' } };
+    const result = await run([workload({ env: proxyRouterEnv('http-proxy'), containers: [http, dnsFromConfigMap, { name: 'sidecar', image: 'busybox' }] }), configMap], '--to', 'multus', '--image', 'registry.example.com/egress-router:1');
+    expect(result.code).toBe(0);
+    const spec = printed(result.stdout)[1]!.spec;
+    expect(spec.containers.map((c: { image: string }) => c.image)).toEqual(['registry.example.com/egress-router:1', 'registry.example.com/egress-router:1', 'busybox']);
+    expect(result.stderr).toContain('HTTP proxy container proxy image registry.example.com/egress-router:1 (was mirror.example.com/squid-egress)');
+    expect(result.stderr).toContain('DNS proxy container dns image registry.example.com/egress-router:1 (was mirror.example.com/haproxy-egress)');
+  });
+
+  it("refuses an HTTP proxy list this proxy would refuse at start, naming the container and the line, and notes a list it cannot see", async () => {
+    const bad = { name: 'proxy', image: 'squid', env: [{ name: 'EGRESS_HTTP_PROXY_DESTINATION', value: 'example.com\nlocalhost\n' }] };
+    const refused = await run([workload({ env: proxyRouterEnv('http-proxy'), containers: [bad] })], '--to', 'multus');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      "Pod egress: refused: container proxy EGRESS_HTTP_PROXY_DESTINATION line 2: invalid name 'localhost': a name needs at least one dot (single-label names are not resolved) (in 'localhost')",
+    );
+    const unseen = { name: 'proxy', image: 'squid', env: [{ name: 'EGRESS_HTTP_PROXY_DESTINATION', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] };
+    const noted = await run([workload({ env: proxyRouterEnv('http-proxy'), containers: [unseen] })], '--to', 'multus');
+    expect(noted.code).toBe(0);
+    expect(noted.stderr).toContain("Pod egress: container proxy: not checked: EGRESS_HTTP_PROXY_DESTINATION comes from Secret 's', which migrate does not read");
+  });
 });

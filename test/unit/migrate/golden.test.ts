@@ -56,9 +56,21 @@ const CASES: GoldenCase[] = [
   },
   {
     name: 'http-proxy-to-multus',
-    behaviour: 'under --to multus, migrates an http-proxy pod: only the router container image changes, the proxy container and its destinations stay',
+    behaviour: 'under --to multus, migrates an http-proxy pod: the router and the squid container run the new image, the destinations stay, and the summary says so',
     args: ['--to', 'multus', input('http-proxy.yaml')],
     exit: 0,
+  },
+  {
+    name: 'dns-proxy-to-multus',
+    behaviour: 'under --to multus, migrates a dns-proxy Deployment: the router and the haproxy container run the new image, the ConfigMap reference and the Service stay',
+    args: ['--to', 'multus', '--image', 'quay.io/example/egress-router:0.1.0', input('dns-proxy.yaml')],
+    exit: 0,
+  },
+  {
+    name: 'dns-proxy-to-egressrouter',
+    behaviour: 'refuses a dns-proxy Deployment for an EgressRouter, which has redirect mode only',
+    args: [input('dns-proxy.yaml')],
+    exit: 1,
   },
   {
     name: 'multi-and-http-proxy-to-egressrouter',
