@@ -25,11 +25,7 @@ import { readTextFile } from './system/files.js';
 import { probe } from './system/probe.js';
 import { SignalGate } from './system/signals.js';
 import { readInputs } from './live/inputs.js';
-import { runService, keepMode } from './live/service.js';
-import type { Inputs } from './live/inputs.js';
-import { RouterPart } from './live/router-part.js';
-import { createRouterMetrics } from './observe/metrics.js';
-import { VERSION } from './version.js';
+import { runRouterService } from './live/router-service.js';
 
 export interface Output {
   out: (text: string) => void;
@@ -58,7 +54,7 @@ export async function runEntrypoint(env: Environment, flags: { dryRun: boolean }
   const log = await createLogger(config.debug);
   if (!config.dryRun && longRunning(config.mode, inputs.env)) {
     log.debug({ config: summary(config) }, 'configuration');
-    return runRouterService(env, inputs, gate, log, output);
+    return runRouterService(env, gate, log, output);
   }
   log.debug({ config: summary(config) }, 'configuration');
   const observed = await probe(config);
@@ -84,28 +80,6 @@ export async function runEntrypoint(env: Environment, flags: { dryRun: boolean }
   await announce(plan.value.announce, config.egressInterface, log);
   log.info({ mode: config.mode, source: `${config.source.text}/${config.source.prefix}`, gateway: config.gateway.text, backend: observed.value.firewallBackend, rules: config.destinations?.redirects.length ?? 0, changes: plan.value.steps.length }, 'egress router ready');
   return 0;
-}
-
-/** The long-running router: network, firewall, names and failover kept converged by one loop. */
-function runRouterService(env: Environment, inputs: Inputs<Config>, gate: SignalGate, log: Logger, output: Output): Promise<number> {
-  const metrics = createRouterMetrics({ version: VERSION });
-  let router: RouterPart | undefined;
-  return runService<Config>({
-    env,
-    readFile: readTextFile,
-    parse: (merged, readFile) => parseConfig(merged, readFile),
-    log,
-    metrics,
-    initial: inputs,
-    parts: (trigger) => [(router = new RouterPart({ readFile: readTextFile, log, registry: metrics.registry, trigger }))],
-    keepRestartOnly: keepMode,
-    readyMessage: 'egress router ready',
-    gate,
-    output,
-    status: inputs.config,
-    router: () => router,
-    debug: inputs.config.debug,
-  });
 }
 
 /**

@@ -4,55 +4,73 @@
  * and no root: the init container configured the pod's network already.
  *
  *   unit-test mode   print the rules understood, exit 0; or every error, exit 1
- *   otherwise        serve until SIGTERM or SIGINT, finish requests in flight, exit 0
+ *   otherwise        serve on the shared reconcile loop (the list's file and SIGHUP reload it,
+ *                    the status endpoint serves probes and metrics) until SIGTERM or SIGINT,
+ *                    finish requests in flight, exit 0
  */
-import { Registry } from 'prom-client';
-import type { Environment } from '../config/config.js';
+import { type Environment, type ReadFile, parseStatusPort } from '../config/config.js';
 import type { Output } from '../entrypoint.js';
+import { readInputs } from '../live/inputs.js';
+import { runService } from '../live/service.js';
 import { createLogger } from '../log.js';
-import { podResolver } from '../names/resolver.js';
-import { exitCodeFor } from '../problem.js';
+import { createRouterMetrics } from '../observe/metrics.js';
+import { type Problem, type Result, exitCodeFor, fail, ok, problem } from '../problem.js';
 import { readTextFile } from '../system/files.js';
+import { SignalGate } from '../system/signals.js';
+import { VERSION } from '../version.js';
+import { HttpProxyPart } from './part.js';
 import { rulesReport } from './rules.js';
-import { parseHttpProxySettings } from './settings.js';
-import { startHttpProxy } from './server.js';
+import { type HttpProxySettings, parseHttpProxySettings } from './settings.js';
 
-function firstSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve(signal));
-  });
+export interface HttpProxyContainerSettings extends HttpProxySettings {
+  /** The status endpoint's port (EGRESS_ROUTER_STATUS_PORT), 0 for none. */
+  statusPort: number;
+}
+
+/** The proxy's port and the status endpoint's share the cluster address: they must differ. */
+export function statusPortClash(proxyPort: number, statusPort: number): Problem[] {
+  if (statusPort === 0 || proxyPort !== statusPort) return [];
+  return [problem('config', 'EGRESS_HTTP_PROXY_PORT', `${proxyPort} is also the status endpoint's port (EGRESS_ROUTER_STATUS_PORT); give one of them another port`)];
+}
+
+export function parseContainerSettings(env: Environment, readFile: ReadFile): Result<HttpProxyContainerSettings> {
+  const problems: Problem[] = [];
+  const statusPort = parseStatusPort(env, problems);
+  const settings = parseHttpProxySettings(env, readFile);
+  if (!settings.ok) problems.push(...settings.problems);
+  else problems.push(...statusPortClash(settings.value.port, statusPort));
+  if (problems.length > 0 || !settings.ok) return fail(...problems);
+  return ok({ ...settings.value, statusPort });
 }
 
 export async function runHttpProxyContainer(env: Environment, output: Output): Promise<number> {
-  const parsed = parseHttpProxySettings(env, readTextFile);
-  if (!parsed.ok) {
-    output.problems(parsed.problems);
-    return exitCodeFor(parsed.problems);
+  const read = readInputs(env, readTextFile, parseContainerSettings);
+  if (!read.result.ok) {
+    output.problems(read.result.problems);
+    return exitCodeFor(read.result.problems);
   }
-  const settings = parsed.value;
+  const inputs = read.result.value;
+  const settings = inputs.config;
   if (settings.unitTest) {
     output.out(rulesReport(settings.origin, settings.rules, settings.warnings));
     return 0;
   }
-  // Signals are taken from here on: one during start-up stops the proxy as soon as it is up.
-  const signal = firstSignal();
+  const gate = new SignalGate();
   const log = await createLogger(settings.debug);
-  for (const warning of settings.warnings) log.warn({ where: warning.where }, warning.message);
-  const { resolver, conf } = podResolver(readTextFile, settings.resolvConf);
-  if (conf.nameservers.length === 0) log.warn({ resolvConf: settings.resolvConf }, 'no nameserver in the resolver configuration; requests by name will fail');
-  const started = await startHttpProxy(settings, { log, registry: new Registry(), resolver });
-  if (!started.ok) {
-    output.problems(started.problems);
-    return exitCodeFor(started.problems);
-  }
-  const proxy = started.value;
-  log.info(
-    { listening: proxy.listening, rules: settings.rules.rules.length, otherwise: settings.rules.wildcardLine === undefined ? 'deny' : 'allow', nameservers: conf.nameservers.map((n) => n.text) },
-    'http proxy ready',
-  );
-  const received = await signal;
-  log.info({ signal: received, graceMs: settings.timeouts.shutdownMs }, 'stopping: no new connections, finishing requests in flight');
-  await proxy.stop(settings.timeouts.shutdownMs);
+  const metrics = createRouterMetrics({ version: VERSION });
+  const code = await runService<HttpProxyContainerSettings>({
+    env,
+    readFile: readTextFile,
+    parse: parseContainerSettings,
+    log,
+    metrics,
+    initial: inputs,
+    gate,
+    output,
+    status: { statusPort: settings.statusPort, clusterInterface: settings.clusterInterface },
+    parts: () => [new HttpProxyPart({ readFile: readTextFile, log, registry: metrics.registry })],
+    readyMessage: 'http proxy: configuration applied',
+  });
   log.info('http proxy stopped');
-  return 0;
+  return code;
 }

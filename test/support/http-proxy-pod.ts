@@ -65,10 +65,15 @@ export class ProxyPod {
     return this.hitsOutput().split('\n').filter((l) => l.startsWith('hit ')).map((l) => l.slice(4));
   }
 
-  /** Starts the proxy container in the router pod's namespace, unprivileged, and waits until it serves. */
+  /**
+   * Starts the proxy container in the router pod's namespace, unprivileged, and waits until it
+   * serves. The first one serves the status endpoint on its default port; the tests' further
+   * proxies in the same pod, which a real pod would not have, go without one.
+   */
   async startProxy(env: Record<string, string>): Promise<StartedProxy> {
+    const status = this.children.some((c) => c.spawnargs.includes(ENTRY)) ? { EGRESS_ROUTER_STATUS_PORT: 'off' } : {};
     const child = execa('ip', ['netns', 'exec', this.topology.ns.router, ...UNPRIVILEGED, process.execPath, ENTRY], {
-      env: { PATH: process.env.PATH ?? '', EGRESS_ROUTER_RESOLV_CONF: this.resolvConf, ...env },
+      env: { PATH: process.env.PATH ?? '', EGRESS_ROUTER_RESOLV_CONF: this.resolvConf, ...status, ...env },
       extendEnv: false,
       reject: false,
     });
