@@ -222,7 +222,9 @@ export class RouterController {
       return false;
     }
     if (result.changes > 0 || first) {
-      this.log.info({ kind, changes: result.changes, hash: this.inputs.hash, rules: config.destinations?.redirects.length ?? 0 }, first ? 'egress router ready' : 'reconciled');
+      // With failover, the role says whether this replica serves (MASTER) or stands by.
+      const role = this.failover ? { vrrpRole: this.failover.role } : {};
+      this.log.info({ kind, changes: result.changes, hash: this.inputs.hash, rules: config.destinations?.redirects.length ?? 0, ...role }, first ? 'egress router ready' : 'reconciled');
     }
     this.updateReady();
     return true;
@@ -243,10 +245,8 @@ export class RouterController {
     if (!started.ok) return started.problems[0];
     this.failover = started.value;
     this.failoverKey = key;
-    this.failover.onRoleChange((role, previous) => {
-      this.log.info({ role, previous }, `VRRP role ${role}`);
-      this.updateReady();
-    });
+    // The supervisor logs each role change; here it only changes readiness.
+    this.failover.onRoleChange(() => this.updateReady());
     return undefined;
   }
 
