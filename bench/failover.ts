@@ -115,14 +115,16 @@ async function main(): Promise<number> {
   let pass = true;
   for (const cause of CAUSES) {
     const causeSamples = samples.get(cause)!;
-    for (const [label, key] of [['takeover (other replica MASTER)', 'takeoverMs'], ['Service back (first new connection of 10 in a row)', 'serviceMs'], ['double holding', 'doubleMs']] as const) {
+    // A container that dies whole leaves its copy of the address until it restarts (README, "Failover").
+    const double = cause === 'container dies' ? 'double holding (the dead copy stays; not counted)' : 'double holding';
+    for (const [label, key] of [['takeover (other replica MASTER)', 'takeoverMs'], ['Service back (first new connection of 10 in a row)', 'serviceMs'], [double, 'doubleMs']] as const) {
       const values = causeSamples.map((s) => s[key]);
       rows.push([cause, label, int(Math.min(...values)), int(median(values)), int(percentile(values, 0.9)), int(Math.max(...values))]);
     }
     if (Math.max(...causeSamples.map((s) => s.serviceMs)) > TARGET_MS) pass = false;
   }
   out(markdownTable(['cause', 'ms from the holder\'s end to', 'min', 'median', 'p90', 'max'], rows));
-  // A container that dies whole leaves its copy until it restarts (README, "Failover"): not counted.
+  // Not counted: the container-death case, as above.
   const counted = CAUSES.filter((c) => c !== 'container dies').flatMap((c) => samples.get(c)!);
   const doubleOk = counted.every((s) => s.doubleMs <= DEFAULT_ADVERT_INTERVAL_MS);
   out(`\nService back within ${TARGET_MS / 1000} s in every run: ${pass ? 'PASS' : 'FAIL'}`);
