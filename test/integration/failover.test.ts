@@ -89,6 +89,11 @@ describeIntegration('failover between two replicas of the router (VRRP through k
     await sleep(10 * DEFAULT_ADVERT_INTERVAL_MS);
     expect(await topology.holders()).toEqual([holder]);
     expect(replicas[other]!.role).toBe('BACKUP');
+    // One log line per role change, on stdout, with the role it left and (the holder) the address.
+    expect(replicas[holder]!.roles.map((r) => `${r.previous}->${r.role}`)).toEqual(['INIT->BACKUP', 'BACKUP->MASTER']);
+    expect(replicas[holder]!.log).toContain(`"holds":"${topology.addresses.sourceCidr}","msg":"VRRP role MASTER"`);
+    expect(replicas[other]!.roles.map((r) => `${r.previous}->${r.role}`)).toEqual(['INIT->BACKUP']);
+    expect(replicas[other]!.log).toMatch(/"vrrpRole":"BACKUP","msg":"egress router ready"/);
     expect(await topology.readyz(holder)).toMatchObject({ status: 200 });
     const backup = await topology.readyz(other);
     expect(backup.status).toBe(503);

@@ -264,14 +264,20 @@ export class FailoverTopology {
     return link!.address;
   }
 
+  /** A URL of replica `index`'s status endpoint, on its cluster address. */
+  private statusUrl(index: number, path: string): string {
+    const host = this.addresses.family === 6 ? `[${this.addresses.pod(index)}]` : this.addresses.pod(index);
+    return `http://${host}:${STATUS_PORT}${path}`;
+  }
+
   /** Replica `index`'s /readyz, asked from the cluster as the kubelet asks it. */
   readyz(index: number): Promise<HttpAnswer> {
-    return httpGet(this.ns.cluster, `http://${this.addresses.family === 6 ? `[${this.addresses.pod(index)}]` : this.addresses.pod(index)}:${STATUS_PORT}/readyz`);
+    return httpGet(this.ns.cluster, this.statusUrl(index, '/readyz'));
   }
 
   /** Replica `index`'s /metrics. */
   async metrics(index: number): Promise<string> {
-    return (await httpGet(this.ns.cluster, `http://${this.addresses.family === 6 ? `[${this.addresses.pod(index)}]` : this.addresses.pod(index)}:${STATUS_PORT}/metrics`)).body;
+    return (await httpGet(this.ns.cluster, this.statusUrl(index, '/metrics'))).body;
   }
 
   /**
