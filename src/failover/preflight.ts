@@ -1,6 +1,7 @@
 /**
  * What failover adds to the router's preflight check (pure): keepalived and its helpers on PATH,
- * and CAP_NET_RAW for every family.
+ * and CAP_NET_RAW for every family (the base check's own CAP_NET_RAW message, about the router's
+ * announcements, is left out with failover on: keepalived sends them).
  *
  * keepalived needs exactly what the router already holds: CAP_NET_ADMIN to add and delete the
  * source address, CAP_NET_RAW for its VRRP socket (IP protocol 112) and its gratuitous ARP or
@@ -21,9 +22,10 @@ export function failoverPreflight(config: Config, observed: Pick<Observed, 'tool
       problems.push(problem('environment', `command ${tool}`, 'not found on PATH; failover (EGRESS_ROUTER_VRRP_ID) needs keepalived, setpriv (util-linux) and mkfifo (coreutils) in the image'));
     }
   }
-  // For IPv4 the base preflight already demands CAP_NET_RAW (gratuitous ARP); IPv6 needs it only here.
-  if (!config.dryRun && config.family === 6 && !observed.capabilities.netRaw) {
-    problems.push(problem('environment', 'capability CAP_NET_RAW', 'missing; failover (EGRESS_ROUTER_VRRP_ID) needs it for keepalived\'s VRRP advertisements (securityContext.capabilities.add: [NET_RAW])'));
+  // In place of the base preflight's check, which names the router's own announcement.
+  if (!config.dryRun && !observed.capabilities.netRaw) {
+    const announcements = config.family === 4 ? 'gratuitous ARP' : 'unsolicited neighbour advertisements';
+    problems.push(problem('environment', 'capability CAP_NET_RAW', `missing; failover (EGRESS_ROUTER_VRRP_ID) needs it for keepalived's VRRP advertisements and ${announcements} (securityContext.capabilities.add: [NET_RAW])`));
   }
   return problems;
 }

@@ -139,8 +139,9 @@ class Supervisor implements Failover {
     const previous = this.tracker.role;
     if (!this.tracker.set(role)) return;
     this.metrics.setRole(role);
-    const holding = role === 'MASTER' ? `, holding ${this.options.source.text}/${this.options.source.prefix}` : '';
-    this.log.info({ role, previous }, `failover: ${role}${holding}`);
+    // The one log line per role change (the controller adds none): what operators search for.
+    const holds = role === 'MASTER' ? { holds: `${this.options.source.text}/${this.options.source.prefix}` } : {};
+    this.log.info({ role, previous, ...holds }, `VRRP role ${role}`);
   }
 
   private onLogLine(line: string): void {
@@ -230,6 +231,9 @@ class Supervisor implements Failover {
     const child = this.child;
     if (child?.pid !== undefined) {
       this.log.info('stopping keepalived: it releases the address and hands it over at once');
+      // Not ready from here on: keepalived gives the address up as soon as it has the signal, but
+      // takes about a second more to exit, and the Service must not send new connections here meanwhile.
+      this.setRole('STOP');
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
       await this.childExited;

@@ -31,6 +31,8 @@ export interface LivePart<S> {
   sync(settings: S, kind: SyncKind): Promise<PartSync>;
   /** Why the part does not serve yet, one line each (none when it does). */
   readiness(settings: S): string[];
+  /** What the start-up line should say about the part (the VRRP role, say). */
+  readyFields?(): Record<string, unknown>;
   /** Stops what the part runs; the pod's configuration stays. */
   stop(): Promise<void>;
 }
@@ -199,7 +201,10 @@ export class LiveController<S> {
       const reloadMs = reloadSince === undefined ? undefined : Math.round((performance.now() - reloadSince) * 10) / 10;
       this.log.info({ hash: this.inputs.hash, changes, reloadMs }, 'reload applied');
     }
-    if (first) this.log.info({ hash: this.inputs.hash, changes }, this.options.readyMessage);
+    if (first) {
+      const fields = Object.assign({}, ...this.parts.map((part) => part.readyFields?.() ?? {}));
+      this.log.info({ hash: this.inputs.hash, changes, ...fields }, this.options.readyMessage);
+    }
     else if (changes > 0) this.log.info({ kind, changes, hash: this.inputs.hash }, 'reconciled');
     this.updateReady();
     return true;

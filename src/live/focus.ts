@@ -9,6 +9,7 @@ export function focus<S, T>(part: LivePart<T>, pick: (settings: S) => T): LivePa
     prepare: part.prepare && ((settings) => part.prepare!(pick(settings))),
     sync: (settings, kind) => part.sync(pick(settings), kind),
     readiness: (settings) => part.readiness(pick(settings)),
+    readyFields: part.readyFields && (() => part.readyFields!()),
     stop: () => part.stop(),
   };
 }

@@ -65,6 +65,11 @@ export class RouterPart implements LivePart<Config> {
     return { backend: this.applied?.backend, ruleset: this.applied?.ruleset };
   }
 
+  /** With failover, the role says whether this replica serves (MASTER) or stands by. */
+  readyFields(): Record<string, unknown> {
+    return this.failover ? { vrrpRole: this.failover.role } : {};
+  }
+
   readiness(config: Config): string[] {
     const reasons = this.names.unresolved(config.destinations);
     if (config.failover) {
@@ -110,10 +115,8 @@ export class RouterPart implements LivePart<Config> {
     if (!started.ok) return started.problems[0];
     this.failover = started.value;
     this.failoverKey = key;
-    this.failover.onRoleChange((role, previous) => {
-      this.log.info({ role, previous }, `VRRP role ${role}`);
-      this.options.trigger();
-    });
+    // The supervisor logs each role change; here it only changes readiness.
+    this.failover.onRoleChange(() => this.options.trigger());
     return undefined;
   }
 

@@ -52,7 +52,8 @@ export function preflight(config: Config, observed: Observed): Problem[] {
     if (!observed.capabilities.netAdmin) {
       env('capability CAP_NET_ADMIN', 'missing; it is needed to configure addresses, routes and the firewall (securityContext.capabilities.add: [NET_ADMIN])');
     }
-    if (!observed.capabilities.netRaw) {
+    // With failover, keepalived sends the announcements; failoverPreflight asks for it in its name.
+    if (!observed.capabilities.netRaw && !config.failover) {
       const what = config.family === 4 ? 'gratuitous ARP' : 'unsolicited neighbour advertisements';
       env('capability CAP_NET_RAW', `missing; it is needed to send ${what} (securityContext.capabilities.add: [NET_RAW])`);
     }

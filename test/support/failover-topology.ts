@@ -10,9 +10,9 @@
  *
  * The Service model: a replica is an endpoint while its /readyz answers 200 (polled every 0.5 s,
  * like a readiness probe), so clients reach the holder alone, and only once it holds the address.
- * Each pod is configured by the built router (`egress-router`, init mode), then runs
- * test/fixtures/failover-node.ts, which starts failover as the long-running router will. Until the
- * firewall renderers exempt VRRP from the SNAT, `configure` adds the exemption the way they will.
+ * Each pod runs the built router (`dist/egress-router.js`) in legacy mode with failover on, as
+ * examples/deployment-failover.yaml does: it configures the pod, starts keepalived and serves
+ * /readyz on the pod's cluster address.
  * `create(n, 6)` builds the same with IPv6 (fd00:128::5, 2001:db8:12::99/64, ...).
  * Nothing here touches the machine's own network; every namespace is removed by `destroy`.
  */
@@ -20,11 +20,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { execa, type ResultPromise } from 'execa';
 import { ADDRESSES, ADDRESSES6, ENTRY, NAMESPACE_PREFIX, ROOT } from './topology.js';
 import { waitForOutput } from './output.js';
 import { type AddressEvent, type Holding, holdingIntervals } from './holders.js';
+import { type HttpAnswer, httpGet } from './http.js';
 import { type ClientResult, Replica } from './replica.js';
 
 export { type ClientResult, Replica, monotonicNs, msBetween, running } from './replica.js';
@@ -34,6 +34,8 @@ export const STATUS_PORT = 9552;
 export const VRID = '42';
 /** The one redirect of these tests: Service port 80 -> the first destination's port 80. */
 const PORT = 80;
+/** The router's last start-up log line: the status endpoint serves /readyz. */
+const STATUS_SERVING = '"msg":"status endpoint';
 
 /** The addressing plan of one family; IPv6 mirrors IPv4's (ADDRESSES6 of topology.ts). */
 export interface FailoverAddresses {
@@ -83,7 +85,6 @@ export class FailoverTopology {
   readonly ns: { client: string; cluster: string; lan: string; nodes: string[]; pods: string[] };
   private readonly processes: ResultPromise[] = [];
   private readonly scratch = mkdtempSync(join(tmpdir(), 'egress-router-failover-'));
-  private fixture = '';
 
   private constructor(readonly id: string, readonly replicas: number, readonly addresses: FailoverAddresses) {
     const name = (role: string) => `${NAMESPACE_PREFIX}${id}-${role}`;
@@ -145,49 +146,45 @@ export class FailoverTopology {
     const server = execa('ip', ['netns', 'exec', lan, process.execPath, `${FIXTURES}/echo-server.mjs`, `tcp:${a.destination}:${PORT}`], { reject: false });
     this.processes.push(server);
     await waitForOutput(server, 'ready', 'echo server');
-    // The failover fixture, bundled once (as scripts/run-ts.mjs does) and started per replica.
-    mkdirSync(join(ROOT, '.cache'), { recursive: true });
-    const dir = mkdtempSync(join(ROOT, '.cache', 'failover-node-'));
-    this.fixture = join(dir, 'failover-node.mjs');
-    await build({ entryPoints: [`${FIXTURES}/failover-node.ts`], outfile: this.fixture, bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning' });
   }
 
-  /** Configures pod `index` with the built router in init mode, and exempts VRRP from its SNAT. */
-  async configure(index: number, env: Record<string, string> = {}): Promise<void> {
-    const result = await execa('ip', ['netns', 'exec', this.ns.pods[index]!, process.execPath, ENTRY], {
-      env: { PATH: process.env.PATH ?? '', EGRESS_SOURCE: this.addresses.sourceCidr, EGRESS_GATEWAY: this.addresses.gateway, EGRESS_DESTINATION: `${PORT} tcp ${this.addresses.destination}`, EGRESS_ROUTER_MODE: 'init', ...env },
-      extendEnv: false,
-      reject: false,
-    });
-    if (result.exitCode !== 0) throw new Error(`egress-router in pod ${index} exited ${result.exitCode}: ${result.stderr}`);
-    const family = this.addresses.family === 4 ? 'ip' : 'ip6';
-    const table = await this.exec(this.ns.pods[index]!, ['nft', 'list', 'table', family, 'egress_router']);
-    // The firewall renderers exempt VRRP themselves once they learn to; until then, do it as they will.
-    if (!/vrrp|l4proto 112/.test(table)) await this.exec(this.ns.pods[index]!, ['nft', 'insert', 'rule', family, 'egress_router', 'postrouting', 'meta', 'l4proto', 'vrrp', 'accept']);
+  /** The environment of replica `index`'s router: legacy mode, one redirect, failover on. */
+  routerEnv(index: number, extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      PATH: process.env.PATH ?? '',
+      EGRESS_SOURCE: this.addresses.sourceCidr,
+      EGRESS_GATEWAY: this.addresses.gateway,
+      EGRESS_DESTINATION: `${PORT} tcp ${this.addresses.destination}`,
+      EGRESS_ROUTER_MODE: 'legacy',
+      EGRESS_ROUTER_STATUS_PORT: String(STATUS_PORT),
+      EGRESS_ROUTER_VRRP_ID: VRID,
+      EGRESS_ROUTER_VRRP_DIR: this.workDir(index),
+      ...extra,
+    };
+  }
+
+  /** Replica `index`'s EGRESS_ROUTER_VRRP_DIR: kept across its restarts, as an emptyDir is. */
+  workDir(index: number): string {
+    const dir = join(this.scratch, `pod${index}`);
+    mkdirSync(dir, { recursive: true });
+    return dir;
   }
 
   /**
-   * Starts replica `index`'s router process (the fixture); resolves once failover has started.
-   * `wrap(workDir)` is a command prefix that execs the rest (setpriv, a read-only root, ...).
+   * Starts replica `index`'s router (`node dist/egress-router.js`, legacy mode, failover on);
+   * resolves once its status endpoint serves, which comes after the first reconcile and
+   * keepalived's first state. `wrap(workDir)` is a command prefix that execs the rest (setpriv,
+   * a read-only root, ...); `node` are options for Node itself (a test's `--import`).
    */
-  async startReplica(index: number, options: { env?: Record<string, string>; wrap?: (workDir: string) => string[] } = {}): Promise<Replica> {
-    const workDir = join(this.scratch, `pod${index}`);
-    mkdirSync(workDir, { recursive: true });
-    const child = execa('ip', ['netns', 'exec', this.ns.pods[index]!, ...(options.wrap?.(workDir) ?? []), process.execPath, this.fixture], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        EGRESS_SOURCE: this.addresses.sourceCidr,
-        EGRESS_ROUTER_VRRP_ID: VRID,
-        EGRESS_ROUTER_VRRP_DIR: workDir,
-        FIXTURE_STATUS_ADDRESS: this.addresses.pod(index),
-        FIXTURE_STATUS_PORT: String(STATUS_PORT),
-        ...options.env,
-      },
+  async startReplica(index: number, options: { env?: Record<string, string>; wrap?: (workDir: string) => string[]; node?: string[] } = {}): Promise<Replica> {
+    const workDir = this.workDir(index);
+    const child = execa('ip', ['netns', 'exec', this.ns.pods[index]!, ...(options.wrap?.(workDir) ?? []), process.execPath, ...(options.node ?? []), ENTRY], {
+      env: this.routerEnv(index, options.env),
       extendEnv: false,
       reject: false,
     });
     this.processes.push(child);
-    const printed = await waitForOutput(child, 'role ', `failover fixture in pod ${index}`);
+    const printed = await waitForOutput(child, STATUS_SERVING, `router in pod ${index}`);
     return new Replica(index, child, workDir, printed);
   }
 
@@ -267,6 +264,35 @@ export class FailoverTopology {
     return link!.address;
   }
 
+  /** A URL of replica `index`'s status endpoint, on its cluster address. */
+  private statusUrl(index: number, path: string): string {
+    const host = this.addresses.family === 6 ? `[${this.addresses.pod(index)}]` : this.addresses.pod(index);
+    return `http://${host}:${STATUS_PORT}${path}`;
+  }
+
+  /** Replica `index`'s /readyz, asked from the cluster as the kubelet asks it. */
+  readyz(index: number): Promise<HttpAnswer> {
+    return httpGet(this.ns.cluster, this.statusUrl(index, '/readyz'));
+  }
+
+  /** Replica `index`'s /metrics. */
+  async metrics(index: number): Promise<string> {
+    return (await httpGet(this.ns.cluster, this.statusUrl(index, '/metrics'))).body;
+  }
+
+  /**
+   * The source addresses of the next `count` VRRP advertisements on the LAN (tcpdump on its
+   * bridge; at most 3 s): what the replicas' firewalls let them leave with.
+   */
+  async advertisementSources(count = 3): Promise<string[]> {
+    const filter = this.addresses.family === 4 ? ['ip', 'proto', '112'] : ['ip6', 'proto', '112'];
+    const result = await execa('ip', ['netns', 'exec', this.ns.lan, 'timeout', '3', 'tcpdump', '-n', '-l', '-i', 'br0', '-c', String(count), ...filter], { reject: false });
+    return result.stdout.split('\n').flatMap((line) => {
+      const match = /\bIP6? (\S+) > \S+: VRRP/.exec(line);
+      return match ? [match[1]!] : [];
+    });
+  }
+
   /** The LAN's (the gateway's) ARP or neighbour entry for the source address. */
   async lanNeighbour(): Promise<string | undefined> {
     const entries = JSON.parse(await this.exec(this.ns.lan, ['ip', '-j', 'neigh', 'show', this.addresses.source])) as { lladdr?: string }[];
@@ -283,6 +309,5 @@ export class FailoverTopology {
     await Promise.allSettled(this.processes);
     for (const ns of [this.ns.client, this.ns.cluster, this.ns.lan, ...this.ns.nodes, ...this.ns.pods]) await execa('ip', ['netns', 'del', ns], { reject: false });
     rmSync(this.scratch, { recursive: true, force: true });
-    if (this.fixture) rmSync(join(this.fixture, '..'), { recursive: true, force: true });
   }
 }

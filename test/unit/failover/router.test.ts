@@ -7,6 +7,7 @@ import { type Config, parseConfig } from '../../../src/config/config.js';
 import { failoverPreflight } from '../../../src/failover/preflight.js';
 import type { LinkAddress, Observed } from '../../../src/plan/observed.js';
 import { planNetwork } from '../../../src/plan/network.js';
+import { preflight } from '../../../src/plan/preflight.js';
 import { formatProblem } from '../../../src/problem.js';
 
 function config(env: Record<string, string> = {}): Config {
@@ -75,14 +76,16 @@ describe('the preflight check with failover on', () => {
     ]);
   });
 
-  it('asks for CAP_NET_RAW for an IPv6 source too (the base check asks only for IPv4, for arping)', () => {
+  it('asks for CAP_NET_RAW once, in keepalived\'s name, for either family (not for the router\'s own announcement)', () => {
     const observed = pod([]);
     observed.capabilities = { netAdmin: true, netRaw: false };
-    const v6 = config({ EGRESS_SOURCE: '2001:db8:12::99/64', EGRESS_GATEWAY: '2001:db8:12::1', EGRESS_DESTINATION: '80 tcp 2001:db8:99::25' });
-    expect(failoverPreflight(v6, observed).map(formatProblem)).toEqual([
-      "capability CAP_NET_RAW: missing; failover (EGRESS_ROUTER_VRRP_ID) needs it for keepalived's VRRP advertisements (securityContext.capabilities.add: [NET_RAW])",
+    const v6 = config({ EGRESS_SOURCE: '2001:db8:12::99/64', EGRESS_GATEWAY: '2001:db8:12::1', EGRESS_DESTINATION: '80 tcp 2001:db8:99::25', EGRESS_ROUTER_VRRP_ID: '42' });
+    expect(preflight(config({ EGRESS_ROUTER_VRRP_ID: '42' }), observed).map(formatProblem)).toEqual([
+      "capability CAP_NET_RAW: missing; failover (EGRESS_ROUTER_VRRP_ID) needs it for keepalived's VRRP advertisements and gratuitous ARP (securityContext.capabilities.add: [NET_RAW])",
     ]);
-    expect(failoverPreflight(config(), observed)).toEqual([]);
+    expect(preflight(v6, { ...observed, cluster: { ...observed.cluster!, addresses: [{ family: 6, text: 'fd00:128::5', prefix: 64, scope: 'global' }] } }).map(formatProblem)).toEqual([
+      "capability CAP_NET_RAW: missing; failover (EGRESS_ROUTER_VRRP_ID) needs it for keepalived's VRRP advertisements and unsolicited neighbour advertisements (securityContext.capabilities.add: [NET_RAW])",
+    ]);
     expect(failoverPreflight({ ...v6, dryRun: true }, observed)).toEqual([]);
   });
 });
