@@ -9,7 +9,9 @@ import { type Problem, problem, quote } from '../../problem.js';
 import { type Fields, type InputObject, describeObject, fieldsAt, isFields, listAt, stringAt, stringMap } from './objects.js';
 
 /** What the router reads from its environment, including the file that can stand in for it. */
-export const ROUTER_VARIABLES: readonly string[] = [...VARIABLES, 'EGRESS_ROUTER_ENV_FILE'];
+// The DNS proxy's list belongs to the proxy container (it is in VARIABLES only so that a
+// one-container pod's env file may carry it).
+export const ROUTER_VARIABLES: readonly string[] = [...VARIABLES.filter((name) => !name.startsWith('EGRESS_DNS_PROXY_')), 'EGRESS_ROUTER_ENV_FILE'];
 
 const isRouterVariable = (name: string): boolean => ROUTER_VARIABLES.includes(name);
 

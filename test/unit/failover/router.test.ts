@@ -52,13 +52,16 @@ describe('the network plan with failover on', () => {
     expect(commands(pod([LINK_LOCAL, SOURCE]), 'keepalived')).toEqual([]);
   });
 
-  it('still removes a stale global address, and brings the link up', () => {
+  // Removing an address may flush the routes through the interface: they are put back after it.
+  const ROUTES_BACK = ['ip -4 route replace 192.168.12.1 dev macvlan0', 'ip -4 route replace default via 192.168.12.1 dev macvlan0'];
+
+  it('still removes a stale global address, brings the link up, and puts the routes back', () => {
     const stale: LinkAddress = { family: 4, text: '192.168.12.98', prefix: 24, scope: 'global' };
-    expect(commands(pod([LINK_LOCAL, stale, SOURCE], false), 'keepalived')).toEqual(['ip -4 addr del 192.168.12.98/24 dev macvlan0', 'ip link set macvlan0 up']);
+    expect(commands(pod([LINK_LOCAL, stale, SOURCE], false), 'keepalived')).toEqual(['ip -4 addr del 192.168.12.98/24 dev macvlan0', 'ip link set macvlan0 up', ...ROUTES_BACK]);
   });
 
   it('treats the source with another prefix as stale: keepalived adds it with EGRESS_SOURCE\'s', () => {
-    expect(commands(pod([{ ...SOURCE, prefix: 25 }]), 'keepalived')).toEqual(['ip -4 addr del 192.168.12.99/25 dev macvlan0']);
+    expect(commands(pod([{ ...SOURCE, prefix: 25 }]), 'keepalived')).toEqual(['ip -4 addr del 192.168.12.99/25 dev macvlan0', ...ROUTES_BACK]);
   });
 });
 
