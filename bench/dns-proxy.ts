@@ -208,6 +208,10 @@ export const CONTENDERS: ProxyContender[] = [HAPROXY, RELAY, KERNEL];
 
 interface Sample {
   rates: number[];
+  /** The proxy process's own CPU (user + system) per connection during the rate measurement, µs. */
+  cpuPerConnUs: number[];
+  /** The whole machine's busy CPU per connection during the rate measurement, µs. */
+  machinePerConnUs: number[];
   failed: number;
   p50: number[];
   p99: number[];
@@ -219,6 +223,23 @@ interface Sample {
   deathFailures?: number;
   /** How many of the name's two addresses new connections reached before the death. */
   reached?: number;
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ): 100 on Linux. */
+const TICK_US = 10_000;
+
+/** A process's user and system CPU time so far, in µs (/proc/<pid>/stat fields 14 and 15). */
+function processCpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+}
+
+/** Every CPU's busy time so far (all but idle and iowait), in µs, softirq included: the kernel path's cost. */
+function machineBusyUs(): number {
+  const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const ticks = values.map(Number);
+  return (ticks.reduce((a, b) => a + b, 0) - ticks[3]! - ticks[4]!) * TICK_US;
 }
 
 function memory(pid: number): { rssKb: number; peakKb: number } {
@@ -288,7 +309,7 @@ export async function benchDnsProxy(profile: DnsProxyProfile, options: { dir: st
   const { dir, entry, progress } = options;
   const topology = await Topology.create();
   let dns: DnsServer | undefined;
-  const samples = new Map<string, Sample>(CONTENDERS.map((c) => [c.name, { rates: [], failed: 0, p50: [], p99: [], transferMBps: [], rssKb: 0, peakKb: 0 }]));
+  const samples = new Map<string, Sample>(CONTENDERS.map((c) => [c.name, { rates: [], cpuPerConnUs: [], machinePerConnUs: [], failed: 0, p50: [], p99: [], transferMBps: [], rssKb: 0, peakKb: 0 }]));
   try {
     await initDnsProxyPod(topology, entry);
     for (const [ns, sysctls] of [
@@ -320,8 +341,14 @@ export async function benchDnsProxy(profile: DnsProxyProfile, options: { dir: st
           try {
             const target = { host: POD, port: PORTS.spread, expect: ADDRESSES.source };
             await generator.measure(target, { ...profile.rate, ms: 300 });
+            const [cpuBefore, busyBefore] = [processCpuUs(running.pid), machineBusyUs()];
             const rate = await generator.measure(target, profile.rate);
+            const [cpuAfter, busyAfter] = [processCpuUs(running.pid), machineBusyUs()];
             sample.rates.push(rate.rate);
+            if (rate.ok > 0) {
+              sample.cpuPerConnUs.push((cpuAfter - cpuBefore) / rate.ok);
+              sample.machinePerConnUs.push((busyAfter - busyBefore) / rate.ok);
+            }
             sample.failed += rate.failed;
             const latency = await client(setup, ['latency', POD, String(PORTS.spread), String(profile.latencyConnections)]);
             sample.p50.push(latency.p50);
@@ -389,6 +416,7 @@ function report(profile: DnsProxyProfile, samples: Map<string, Sample>): DnsProx
     return [
       c.name,
       int(median(s.rates)),
+      `${int(median(s.cpuPerConnUs))} / ${int(median(s.machinePerConnUs))}`,
       int(median(s.transferMBps)),
       `${fixed(median(s.p99), 2)} (${fixed(median(s.p50), 2)})`,
       `${mb(s.rssKb)} (${mb(s.peakKb)})`,
@@ -405,6 +433,7 @@ function report(profile: DnsProxyProfile, samples: Map<string, Sample>): DnsProx
     rows.push([
       `${c.name} / haproxy`,
       ratio(median(s.rates), median(reference.rates)),
+      `${ratio(median(s.cpuPerConnUs), median(reference.cpuPerConnUs))} / ${ratio(median(s.machinePerConnUs), median(reference.machinePerConnUs))}`,
       ratio(median(s.transferMBps), median(reference.transferMBps)),
       ratio(median(s.p99), median(reference.p99)),
       ratio(s.rssKb, reference.rssKb),
@@ -420,6 +449,7 @@ function report(profile: DnsProxyProfile, samples: Map<string, Sample>): DnsProx
       [
         'contender',
         `new conn/s (${profile.processes} x ${profile.rate.inFlight} in flight)`,
+        'CPU µs per connection: the proxy process / the whole machine',
         `${int(profile.transferBytes / 1e6)} MB transfer, MB/s`,
         `p99 (p50) connect to first byte, ms, ${int(profile.latencyConnections)} sequential`,
         'RSS MB (peak)',

@@ -18,6 +18,7 @@ declare -A packages=(
   [curl]=curl
   [tcpdump]=tcpdump
   [keepalived]=keepalived
+  [conntrack]=conntrack
   [dnsmasq-base]=dnsmasq
 )
 missing=()

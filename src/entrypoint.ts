@@ -25,7 +25,6 @@ import { readTextFile } from './system/files.js';
 import { probe } from './system/probe.js';
 import { SignalGate } from './system/signals.js';
 import { readInputs } from './live/inputs.js';
-import { runRouterService } from './live/router-service.js';
 
 export interface Output {
   out: (text: string) => void;
@@ -54,6 +53,9 @@ export async function runEntrypoint(env: Environment, flags: { dryRun: boolean }
   const log = await createLogger(config.debug);
   if (!config.dryRun && longRunning(config.mode, inputs.env)) {
     log.debug({ config: summary(config) }, 'configuration');
+    // Loaded only here: the long-running side (metrics, the status server, the proxies) would
+    // otherwise cost an init container's start-up a few hundred milliseconds of module loading.
+    const { runRouterService } = await import('./live/router-service.js');
     return runRouterService(env, gate, log, output);
   }
   log.debug({ config: summary(config) }, 'configuration');

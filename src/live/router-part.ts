@@ -14,6 +14,8 @@ import { type LocalPort, type Ruleset, rulesetFor } from '../firewall/ruleset.js
 import type { Registry } from 'prom-client';
 import type { Problem } from '../problem.js';
 import { announce } from '../system/announce.js';
+import { droppedTargets } from '../firewall/stale-attempts.js';
+import { forgetAttempts } from '../system/stale-attempts.js';
 import type { LivePart, PartSync } from './controller.js';
 import { type AppliedState, converge, convergeElements } from './converge.js';
 import { DestinationNames, type NameSettings, namesOf } from './names.js';
@@ -82,11 +84,14 @@ export class RouterPart implements LivePart<Config> {
   async sync(config: Config, kind: SyncKind): Promise<PartSync> {
     this.names.follow('redirects', config.destinations, nameSettings(config));
     const ruleset = rulesetFor(config, this.names.addressesOf, { localPorts: localPortsOf(config), healthy: this.names.healthy });
+    const previous = this.applied;
     const result = this.options.elementsOnly
-      ? await convergeElements(config, ruleset, this.applied, kind, this.log)
-      : await converge(config, ruleset, this.applied, kind, this.log);
+      ? await convergeElements(config, ruleset, previous, kind, this.log)
+      : await converge(config, ruleset, previous, kind, this.log);
     this.applied = result.applied;
     if (!result.ok) return result;
+    // A dead server's unanswered attempts would otherwise keep new SYNs going to it.
+    await forgetAttempts(droppedTargets(previous?.ruleset, ruleset), config.family, this.log);
     if (result.announce.length > 0) await this.announce(config, result.announce, result.reannounce);
     const failoverProblem = await this.syncFailover(config);
     if (failoverProblem) return { ok: false, problems: [failoverProblem] };
