@@ -241,7 +241,10 @@ export function parseConfig(env: Environment, readFile: ReadFile, flags: { dryRu
   let destinations: DestinationList | undefined;
   if (chosenMode === 'dns-proxy') {
     destinations = dnsProxyRedirects(env, readFile, source?.family, problems);
-  } else if (chosenMode !== 'http-proxy') {
+  } else if (chosenMode === 'http-proxy') {
+    // No redirects: the table is there for its input filter, which keeps the LAN from the proxy.
+    destinations = source ? noRedirects(source.family) : undefined;
+  } else {
     const loaded = loadDestinations(env, readFile, source?.family, statusPort);
     if (loaded.ok) destinations = loaded.value;
     else problems.push(...loaded.problems);

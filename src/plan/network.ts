@@ -104,7 +104,7 @@ function replyRoutingSteps(config: Config, observed: Observed): Step[] {
 
   const clusterAddresses = observed.cluster?.addresses.filter((a) => a.family === config.family && a.scope === 'global') ?? [];
   // Forwarded replies exist only where the router redirects; in the proxy modes the proxy answers.
-  const redirecting = config.destinations !== undefined;
+  const redirecting = config.destinations !== undefined && forwards(config);
   const wantedRules: RuleEntry[] = [
     ...(redirecting ? [{ priority: REPLY_RULE_PRIORITY, src: 'all', iif: config.egressInterface, table: String(REPLY_TABLE) }] : []),
     ...clusterAddresses.map((a) => ({ priority: REPLY_RULE_PRIORITY, src: a.text, table: String(REPLY_TABLE) })),

@@ -166,9 +166,9 @@ describe('planning the switch', () => {
     expect(firewallSteps(plan(config(), freshPod({ leftovers: { nftablesTable: true } })).steps)).toHaveLength(1);
   });
 
-  it('removes nothing in the proxy modes, which load no firewall', () => {
+  it('removes the other backend in the proxy modes too, which load a table for the input filter', () => {
     const steps = plan(config({ EGRESS_ROUTER_MODE: 'http-proxy' }), freshPod({ leftovers: { iptables: routerChains() } })).steps;
-    expect(firewallSteps(steps)).toEqual([]);
+    expect(firewallSteps(steps).map((s) => s.argv[0])).toEqual(['nft', 'iptables-restore']);
   });
 
   it('refuses, naming the command, when the removal’s tool is missing', () => {

@@ -85,7 +85,7 @@ describe('configuration from the environment', () => {
 
   it('does not read EGRESS_DESTINATION in the proxy modes, where it belongs to the proxy', () => {
     const http = parseConfig({ ...BASE, EGRESS_ROUTER_MODE: 'http-proxy', EGRESS_DESTINATION: '*.example.com\n!10.0.0.0/8' }, noFiles);
-    expect(http.ok && http.value.destinations).toBeUndefined();
+    expect(http.ok && http.value.destinations).toEqual({ family: 4, redirects: [] });
     const dns = parseConfig({ ...BASE, EGRESS_ROUTER_MODE: 'dns-proxy', EGRESS_DESTINATION: '80 example.com' }, noFiles);
     expect(dns.ok && dns.value.destinations).toEqual({ family: 4, redirects: [] });
   });

@@ -105,17 +105,23 @@ describe('plan for a fresh pod', () => {
     expect(p).toContain('ip -4 route replace 169.254.1.1 dev eth0 scope link table 4552');
   });
 
-  it('skips forwarding when it is already on, and never touches it in the proxy modes', () => {
+  it('skips forwarding when it is already on, and never touches it in http-proxy mode', () => {
     expect(commands(plan(config(), freshPod({ forwarding: { value: '1', writable: false } })))).not.toContain('sysctl net.ipv4.ip_forward=1');
     const proxy = plan(config({ EGRESS_ROUTER_MODE: 'http-proxy' }), freshPod({ forwarding: { value: '0', writable: false } }));
-    expect(commands(proxy).some((c) => c.startsWith('sysctl') || c.startsWith('nft'))).toBe(false);
+    expect(commands(proxy).some((c) => c.startsWith('sysctl'))).toBe(false);
   });
 
   it('in http-proxy mode routes only the pod’s own replies back through eth0, not forwarded LAN traffic', () => {
     const proxy = commands(plan(config({ EGRESS_ROUTER_MODE: 'http-proxy' }), freshPod()));
     expect(proxy).toContain('ip -4 rule add priority 4552 from 10.128.0.5 lookup 4552');
     expect(proxy.some((c) => c.includes('iif macvlan0'))).toBe(false);
-    expect(proxy.some((c) => c.startsWith('nft'))).toBe(false);
+  });
+
+  it('in http-proxy mode loads a table without redirects, for its input filter: the LAN never reaches the proxy', () => {
+    const proxy = plan(config({ EGRESS_ROUTER_MODE: 'http-proxy' }), freshPod());
+    const firewall = proxy.steps[0]!;
+    expect(firewall.kind === 'firewall' && firewall.input).toMatch(/chain input \{[^}]*iifname "macvlan0" meta l4proto tcp reject with tcp reset/);
+    expect(firewall.kind === 'firewall' && firewall.input).not.toMatch(/elements = \{/);
   });
 
   it('in dns-proxy mode prepares the kernel path: an empty redirect table, reply routing for forwarded traffic, forwarding on', () => {

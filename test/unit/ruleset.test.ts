@@ -82,8 +82,8 @@ describe('rulesetFor', () => {
     expect(JSON.stringify(rulesetFor(c, lookup))).toBe(JSON.stringify(rulesetFor(c, lookup)));
   });
 
-  it('has no ruleset in http-proxy mode, and an empty one for the DNS proxy to fill in dns-proxy mode', () => {
-    expect(rulesetFor(config('', { EGRESS_ROUTER_MODE: 'http-proxy' }), noAnswers)).toBeUndefined();
+  it('has an empty ruleset in the proxy modes: for its input filter, and for the DNS proxy to fill in', () => {
+    expect(rulesetFor(config('', { EGRESS_ROUTER_MODE: 'http-proxy' }), noAnswers)?.redirects).toEqual([]);
     expect(rulesetFor(config('', { EGRESS_ROUTER_MODE: 'dns-proxy' }), noAnswers)?.redirects).toEqual([]);
   });
 });
