@@ -24,7 +24,7 @@ import { applyPlan, renderDryRun } from './system/apply.js';
 import { readTextFile } from './system/files.js';
 import { probe } from './system/probe.js';
 import { SignalGate } from './system/signals.js';
-import { readInputs } from './live/inputs.js';
+import { startInputs } from './live/inputs.js';
 
 export interface Output {
   out: (text: string) => void;
@@ -40,12 +40,8 @@ function printUnitTest(config: Config, output: Output): number {
 }
 
 export async function runEntrypoint(env: Environment, flags: { dryRun: boolean }, output: Output): Promise<number> {
-  const read = readInputs(env, readTextFile, (merged, readFile) => parseConfig(merged, readFile, flags));
-  if (!read.result.ok) {
-    output.problems(read.result.problems);
-    return exitCodeFor(read.result.problems);
-  }
-  const inputs = read.result.value;
+  const inputs = startInputs(env, readTextFile, (merged, readFile) => parseConfig(merged, readFile, flags), output);
+  if (typeof inputs === 'number') return inputs;
   const config = inputs.config;
   if (config.mode === 'unit-test') return printUnitTest(config, output);
 

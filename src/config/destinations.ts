@@ -13,7 +13,8 @@
  */
 import { type Family, type IpAddress, familyName, parseUnicastAddress } from './address.js';
 import { type HostName, parseHostName } from './hostname.js';
-import { type Problem, problem, quote } from '../problem.js';
+import { type Problem, quote } from '../problem.js';
+import { forEachRuleLine, lineProblem } from './list-lines.js';
 
 export const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -78,24 +79,9 @@ function parseProtocol(text: string): Protocol | undefined {
   return (PROTOCOLS as readonly string[]).includes(lower) ? (lower as Protocol) : undefined;
 }
 
-const isBlank = (char: string | undefined): boolean => char === ' ' || char === '\t';
 
-/**
- * Strips the line end's CR (a Windows file), the comment and the blanks around the fields. A CR
- * anywhere else is not a line end: it stays, so the line is refused and the message shows it.
- * The blanks are trimmed by scanning, not by a regular expression: `[ \t]+$` backtracks over
- * every blank of a long inner run, which took minutes on a 1 MB line.
- */
-export function ruleText(rawLine: string): string {
-  const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
-  const hash = line.indexOf('#');
-  const code = hash === -1 ? line : line.slice(0, hash);
-  let start = 0;
-  let end = code.length;
-  while (start < end && isBlank(code[start])) start++;
-  while (end > start && isBlank(code[end - 1])) end--;
-  return code.slice(start, end);
-}
+/** The rule text of a line, shared with the other lists (./list-lines.ts). */
+export { ruleText } from './list-lines.js';
 
 type LineResult =
   | { kind: 'redirect'; rule: Redirect }
@@ -189,25 +175,18 @@ export function parseDestinations(source: string, options: ParseOptions): Parsed
   const firstUse = new Map<number, number>();
   const parseTarget = memoizedDestinationParser();
   let familyLine: number | undefined;
-  // Windows editors start a UTF-8 file with a byte-order mark; like the CR of CRLF it is not text.
-  const lines = (source.startsWith('\ufeff') ? source.slice(1) : source).split('\n');
-
-  for (let index = 0; index < lines.length; index++) {
-    const raw = lines[index]!;
-    const text = ruleText(raw);
-    if (text === '') continue;
-    const line = index + 1;
-    const report = (message: string) =>
-      problems.push(problem('config', `${options.origin} line ${line}`, `${message} (in ${quote(raw.replace(/\r$/, ''))})`));
+  forEachRuleLine(source, (rule) => {
+    const { line, text } = rule;
+    const report = (message: string) => problems.push(lineProblem(options.origin, rule, message));
 
     if (list.fallback) {
       report(`a rule follows the fallback address on line ${list.fallback.line}; the fallback must be the last rule`);
-      continue;
+      return;
     }
     const parsed = parseLine(text, line, parseTarget);
     if (parsed.kind === 'error') {
       report(parsed.message);
-      continue;
+      return;
     }
     const target = parsed.kind === 'redirect' ? parsed.rule.target : parsed.target;
     // A name has no family of its own: the resolver asks for records of the source's family.
@@ -218,21 +197,21 @@ export function parseDestinations(source: string, options: ParseOptions): Parsed
     } else if (family !== undefined && family !== list.family) {
       const expected = familyLine === undefined ? 'the source address' : `line ${familyLine}`;
       report(`${familyName(family)} destination ${destinationText(target)} does not match the ${familyName(list.family!)} family of ${expected}`);
-      continue;
+      return;
     }
     if (parsed.kind === 'fallback') {
       list.fallback = { line, target };
-      continue;
+      return;
     }
     const key = parsed.rule.port * 4 + PROTOCOLS.indexOf(parsed.rule.protocol);
     const earlier = firstUse.get(key);
     if (earlier !== undefined) {
       report(`local port ${parsed.rule.port}/${parsed.rule.protocol} is already used on line ${earlier}; each port and protocol may be redirected once`);
-      continue;
+      return;
     }
     firstUse.set(key, line);
     list.redirects.push(parsed.rule);
-  }
+  });
   return { list, problems };
 }
 

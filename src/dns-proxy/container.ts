@@ -16,12 +16,12 @@ import { networkInterfaces } from 'node:os';
 import { type Family, type InterfaceAddress, parseInterfaceAddress } from '../config/address.js';
 import { type Config, type Environment, type ReadFile, parseStatusPort } from '../config/config.js';
 import type { Output } from '../entrypoint.js';
-import { type Inputs, readInputs } from '../live/inputs.js';
+import { type Inputs, startInputs } from '../live/inputs.js';
 import { RouterPart } from '../live/router-part.js';
 import { runService } from '../live/service.js';
 import { createLogger } from '../log.js';
 import { createRouterMetrics } from '../observe/metrics.js';
-import { type Problem, type Result, exitCodeFor, fail, ok, problem } from '../problem.js';
+import { type Problem, type Result, fail, ok, problem } from '../problem.js';
 import { readTextFile } from '../system/files.js';
 import { SignalGate } from '../system/signals.js';
 import { VERSION } from '../version.js';
@@ -87,12 +87,8 @@ function kernelConfig(settings: DnsProxyContainerSettings, source: InterfaceAddr
 }
 
 export async function runDnsProxyContainer(env: Environment, output: Output): Promise<number> {
-  const read = readInputs(env, readTextFile, parseContainerSettings);
-  if (!read.result.ok) {
-    output.problems(read.result.problems);
-    return exitCodeFor(read.result.problems);
-  }
-  const inputs = read.result.value;
+  const inputs = startInputs(env, readTextFile, parseContainerSettings, output);
+  if (typeof inputs === 'number') return inputs;
   const settings = inputs.config;
   if (settings.unitTest) {
     output.out(`${[...describeProxyRules(settings.list), summarizeProxyList(settings.origin, settings.list)].join('\n')}\n`);

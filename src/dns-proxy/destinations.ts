@@ -14,9 +14,9 @@
  * EGRESS_SOURCE when known, else IPv4 (the legacy proxy asked for A records).
  */
 import { type Family, type IpAddress, familyName, parseUnicastAddress, withPort } from '../config/address.js';
-import { ruleText } from '../config/destinations.js';
+import { forEachRuleLine, lineProblem } from '../config/list-lines.js';
 import { parseHostName } from '../config/hostname.js';
-import { type Problem, problem, quote } from '../problem.js';
+import { type Problem, quote } from '../problem.js';
 
 export type ProxyTarget = { kind: 'address'; address: IpAddress } | { kind: 'name'; name: string };
 
@@ -98,19 +98,14 @@ export function parseProxyDestinations(source: string, options: ProxyParseOption
   const firstUse = new Map<number, number>();
   let family = options.family;
   let familyLine: number | undefined;
-  const lines = (source.startsWith('\ufeff') ? source.slice(1) : source).split('\n');
-
-  for (let index = 0; index < lines.length; index++) {
-    const raw = lines[index]!;
-    const text = ruleText(raw);
-    if (text === '') continue;
-    const line = index + 1;
-    const report = (message: string) => problems.push(problem('config', `${options.origin} line ${line}`, `${message} (in ${quote(raw.replace(/\r$/, ''))})`));
+  forEachRuleLine(source, (entry) => {
+    const { line, text } = entry;
+    const report = (message: string) => problems.push(lineProblem(options.origin, entry, message));
 
     const parsed = parseLine(text, line);
     if ('error' in parsed) {
       report(parsed.error);
-      continue;
+      return;
     }
     const { rule } = parsed;
     if (rule.target.kind === 'address') {
@@ -121,17 +116,17 @@ export function parseProxyDestinations(source: string, options: ProxyParseOption
       } else if (addressFamily !== family) {
         const expected = familyLine === undefined ? 'EGRESS_SOURCE' : `line ${familyLine}`;
         report(`${familyName(addressFamily)} destination ${rule.target.address.text} does not match the ${familyName(family)} family of ${expected}`);
-        continue;
+        return;
       }
     }
     const earlier = firstUse.get(rule.port);
     if (earlier !== undefined) {
       report(`Proxy port ${rule.port} already used, must be unique for each destination (first used on line ${earlier})`);
-      continue;
+      return;
     }
     firstUse.set(rule.port, line);
     rules.push(rule);
-  }
+  });
   return { list: { family: family ?? 4, rules }, problems };
 }
 

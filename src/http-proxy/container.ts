@@ -10,11 +10,11 @@
  */
 import { type Environment, type ReadFile, parseStatusPort } from '../config/config.js';
 import type { Output } from '../entrypoint.js';
-import { readInputs } from '../live/inputs.js';
+import { startInputs } from '../live/inputs.js';
 import { runService } from '../live/service.js';
 import { createLogger } from '../log.js';
 import { createRouterMetrics } from '../observe/metrics.js';
-import { type Problem, type Result, exitCodeFor, fail, ok, problem } from '../problem.js';
+import { type Problem, type Result, fail, ok, problem } from '../problem.js';
 import { readTextFile } from '../system/files.js';
 import { SignalGate } from '../system/signals.js';
 import { VERSION } from '../version.js';
@@ -44,12 +44,8 @@ export function parseContainerSettings(env: Environment, readFile: ReadFile): Re
 }
 
 export async function runHttpProxyContainer(env: Environment, output: Output): Promise<number> {
-  const read = readInputs(env, readTextFile, parseContainerSettings);
-  if (!read.result.ok) {
-    output.problems(read.result.problems);
-    return exitCodeFor(read.result.problems);
-  }
-  const inputs = read.result.value;
+  const inputs = startInputs(env, readTextFile, parseContainerSettings, output);
+  if (typeof inputs === 'number') return inputs;
   const settings = inputs.config;
   if (settings.unitTest) {
     output.out(rulesReport(settings.origin, settings.rules, settings.warnings));

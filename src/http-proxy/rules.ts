@@ -16,6 +16,7 @@
  */
 import { type Network, networkText, parseNetwork } from '../config/address.js';
 import { parseHostName } from '../config/hostname.js';
+import { forEachRuleLine, lineProblem } from '../config/list-lines.js';
 import { type Problem, formatProblem, problem, quote } from '../problem.js';
 
 export type RuleAction = 'allow' | 'deny';
@@ -45,19 +46,6 @@ export interface ParsedProxyRules {
   warnings: Problem[];
 }
 
-const isBlank = (char: string | undefined): boolean => char === ' ' || char === '\t';
-
-/** The rule text of a line: without the CR of CRLF, the comment and the blanks around it. */
-function ruleText(rawLine: string): string {
-  const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
-  const hash = line.indexOf('#');
-  const code = hash === -1 ? line : line.slice(0, hash);
-  let start = 0;
-  let end = code.length;
-  while (start < end && isBlank(code[start])) start++;
-  while (end > start && isBlank(code[end - 1])) end--;
-  return code.slice(start, end);
-}
 
 /** Text an address or network is written as: digits and dots, or anything with ':' or '/'. */
 const looksLikeAddress = (text: string): boolean => /^[0-9.]+$/.test(text) || text.includes(':') || text.includes('/');
@@ -96,45 +84,40 @@ export function parseProxyRules(source: string, origin: string): ParsedProxyRule
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
   const rules: ProxyRules = { rules: [] };
-  const lines = (source.startsWith('\ufeff') ? source.slice(1) : source).split('\n');
   let seenRule = false;
 
-  for (let index = 0; index < lines.length; index++) {
-    const raw = lines[index]!;
-    const text = ruleText(raw);
-    if (text === '') continue;
+  forEachRuleLine(source, (entry) => {
+    const { line, text } = entry;
     seenRule = true;
-    const line = index + 1;
     const where = `${origin} line ${line}`;
-    const inText = `(in ${quote(raw.replace(/\r$/, ''))})`;
-    const report = (message: string) => problems.push(problem('config', where, `${message} ${inText}`));
+    const report = (message: string) => problems.push(lineProblem(origin, entry, message));
 
     if (rules.wildcardLine !== undefined) {
       report(`a rule follows '*' on line ${rules.wildcardLine}; '*' (everything else) must be the last rule`);
-      continue;
+      return;
     }
     if (text === '*') {
       rules.wildcardLine = line;
-      continue;
+      return;
     }
     const deny = text.startsWith('!');
     const destination = deny ? text.slice(1) : text;
     if (destination === '*') {
       report("'!*' is not a rule: without '*', everything no rule allows is denied already");
-      continue;
+      return;
     }
     if (destination === '') {
       report("'!' needs a destination right after it");
-      continue;
+      return;
     }
     const parsed = parseDestination(destination);
     if (!parsed.ok) {
       report(parsed.message);
-      continue;
+      return;
     }
-    if (parsed.warning) warnings.push(problem('config', where, `${parsed.warning} ${inText}`));
+    if (parsed.warning) warnings.push({ ...lineProblem(origin, entry, parsed.warning), where });
     rules.rules.push({ line, action: deny ? 'deny' : 'allow', match: parsed.match });
-  }
+  });
   if (!seenRule) problems.push(problem('config', origin, 'has no rules, only comments or blank lines'));
   return { rules, problems, warnings };
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type Config, type Environment, type ReadFile, VARIABLES, parseConfig, withEnvFile } from '../config/config.js';
-import type { Problem, Result } from '../problem.js';
+import { type Problem, type Result, exitCodeFor } from '../problem.js';
 
 /** Variables whose value is the path of a file the router reads and follows. */
 export const FILE_VARIABLES = ['EGRESS_DESTINATION_FILE', 'EGRESS_HTTP_PROXY_DESTINATION_FILE', 'EGRESS_DNS_PROXY_DESTINATION_FILE'] as const;
@@ -60,6 +60,22 @@ function hashOf(env: Environment, contents: Map<string, string>): string {
   for (const name of [...VARIABLES].sort()) hash.update(`${name}=${env[name] ?? ''}\0`);
   for (const [path, text] of [...contents].sort(([a], [b]) => (a < b ? -1 : 1))) hash.update(`${path}\0${text}\0`);
   return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * The inputs a process starts with: validated, or their problems printed and the exit code to end
+ * with (a process that cannot start on its configuration changes nothing).
+ */
+export function startInputs<T>(
+  env: Environment,
+  readFile: ReadFile,
+  parse: (env: Environment, readFile: ReadFile) => Result<T>,
+  output: { problems: (problems: readonly Problem[]) => void },
+): Inputs<T> | number {
+  const read = readInputs(env, readFile, parse);
+  if (read.result.ok) return read.result.value;
+  output.problems(read.result.problems);
+  return exitCodeFor(read.result.problems);
 }
 
 /** The problems of an invalid reload, for the log: one line each, as at start-up. */

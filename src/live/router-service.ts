@@ -9,13 +9,13 @@ import { statusPortClash } from '../http-proxy/container.js';
 import { HttpProxyPart } from '../http-proxy/part.js';
 import { type HttpProxySettings, hasProxyList, parseHttpProxySettings } from '../http-proxy/settings.js';
 import { createRouterMetrics } from '../observe/metrics.js';
-import { type Problem, type Result, exitCodeFor, fail, ok } from '../problem.js';
+import { type Problem, type Result, fail, ok } from '../problem.js';
 import { readTextFile } from '../system/files.js';
 import type { SignalGate } from '../system/signals.js';
 import { VERSION } from '../version.js';
 import type { LivePart } from './controller.js';
 import { focus } from './focus.js';
-import { readInputs } from './inputs.js';
+import { startInputs } from './inputs.js';
 import { RouterPart } from './router-part.js';
 import { type ServiceOutput, keepMode, runService } from './service.js';
 
@@ -43,12 +43,8 @@ function keepShape(running: RouterProcess, next: RouterProcess): { settings: Rou
 }
 
 export async function runRouterService(env: Environment, gate: SignalGate, log: Logger, output: ServiceOutput): Promise<number> {
-  const read = readInputs(env, readTextFile, parseRouterProcess);
-  if (!read.result.ok) {
-    output.problems(read.result.problems);
-    return exitCodeFor(read.result.problems);
-  }
-  const initial = read.result.value;
+  const initial = startInputs(env, readTextFile, parseRouterProcess, output);
+  if (typeof initial === 'number') return initial;
   const metrics = createRouterMetrics({ version: VERSION });
   let router: RouterPart | undefined;
   const parts = (trigger: () => void): LivePart<RouterProcess>[] => {

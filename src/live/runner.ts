@@ -9,15 +9,17 @@
  * returns false, or throws) is retried with exponential backoff, as a full sync.
  */
 
+import type { Clock } from '../names/watcher.js';
+
 export type SyncKind = 'partial' | 'full';
 
-/** Timers, injectable so that tests run on a fake clock. */
-export interface Timers {
-  now(): number;
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+/** Timers, injectable so that tests run on a fake clock: the names watcher's clock. */
+export type Timers = Clock;
 
+/**
+ * Real timers that, unlike the watcher's, keep the process alive: the runner's periodic full sync
+ * is what a long-running router waits on.
+ */
 export const realTimers: Timers = {
   now: () => performance.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms),

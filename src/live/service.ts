@@ -87,7 +87,10 @@ export async function runService<S>(options: ServiceOptions<S>): Promise<number>
     return exitCodeFor(status.problems);
   }
   const drops = router && options.debug ? reportDrops(trafficOf(router), log) : undefined;
+  // Waiting for a signal keeps no event loop alive by itself; without a status endpoint nothing else might.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   const signal = await gate.wait();
+  clearInterval(keepAlive);
   clearInterval(drops);
   log.info({ signal }, 'stopping; the configuration stays in place');
   await controller.stop();

@@ -1,43 +1,9 @@
 /** Planning: from configuration and observed state to the ordered steps a run takes. */
 import { describe, expect, it } from 'vitest';
-import { type Config, parseConfig } from '../../src/config/config.js';
-import { buildPlan } from '../../src/plan/build.js';
 import type { Observed } from '../../src/plan/observed.js';
 import type { Plan } from '../../src/plan/plan.js';
-import { formatProblem } from '../../src/problem.js';
+import { config, freshPod, plan, problems } from '../support/pod-state.js';
 import { renderDryRun } from '../../src/system/apply.js';
-
-function config(env: Record<string, string> = {}): Config {
-  const result = parseConfig(
-    { EGRESS_SOURCE: '192.168.12.99/24', EGRESS_GATEWAY: '192.168.12.1', EGRESS_DESTINATION: '80 tcp 203.0.113.25', EGRESS_ROUTER_MODE: 'init', ...env },
-    () => ({ ok: false, reason: 'no files in unit tests' }),
-  );
-  if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
-  return result.value;
-}
-
-/** A fresh OpenShift-SDN-like pod: eth0 with a /23 and a default route, macvlan0 down and bare. */
-function freshPod(overrides: Partial<Observed> = {}): Observed {
-  return {
-    egress: { name: 'macvlan0', kind: 'macvlan', up: false, addresses: [], index: 3, mac: 'ce:f0:44:ba:16:16' },
-    cluster: { name: 'eth0', kind: 'veth', up: true, addresses: [{ family: 4, text: '10.128.0.5', prefix: 23, scope: 'global' }] },
-    mainRoutes: [
-      { dst: 'default', gateway: '10.128.0.1', dev: 'eth0', onlink: false },
-      { dst: '10.128.0.0/23', dev: 'eth0', scope: 'link', prefsrc: '10.128.0.5', onlink: false },
-    ],
-    replyRoutes: [],
-    rules: [
-      { priority: 0, src: 'all', table: 'local' },
-      { priority: 32766, src: 'all', table: 'main' },
-    ],
-    forwarding: { value: '0', writable: true },
-    nameservers: [],
-    capabilities: { netAdmin: true, netRaw: true },
-    tools: { ip: true, nft: true, arping: true, perl: true, 'iptables-restore': true, 'iptables-save': true },
-    firewallBackend: 'nftables',
-    ...overrides,
-  };
-}
 
 /** The same pod after a successful run: what a restarted container finds. */
 function configuredPod(): Observed {
@@ -61,12 +27,6 @@ function configuredPod(): Observed {
     ],
     forwarding: { value: '1', writable: true },
   });
-}
-
-function plan(cfg: Config, observed: Observed): Plan {
-  const result = buildPlan(cfg, observed);
-  if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
-  return result.value;
 }
 
 const commands = (p: Plan) => p.steps.map((s) => (s.kind === 'sysctl' ? `sysctl ${s.key}=${s.value}` : s.argv.join(' ')));
@@ -227,11 +187,6 @@ describe('nameservers', () => {
 });
 
 describe('preflight: nothing is planned for a pod that cannot be configured', () => {
-  const problems = (cfg: Config, observed: Observed) => {
-    const result = buildPlan(cfg, observed);
-    return result.ok ? [] : result.problems.map(formatProblem);
-  };
-
   it('refuses a namespace without the macvlan interface', () => {
     expect(problems(config(), freshPod({ egress: undefined }))[0]).toMatch(/^interface macvlan0: not found in this network namespace; refusing/);
   });
