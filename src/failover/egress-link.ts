@@ -46,6 +46,18 @@ export class EgressLink {
     return ok(address);
   }
 
+  /**
+   * Renews the source address's lease: a lifetime of `seconds`, after which the kernel deletes it
+   * unless renewed. Only an address that is there is renewed: for IPv4 and IPv6 alike the kernel
+   * treats `ip addr change` of a missing address as an add, and the address is keepalived's to add.
+   */
+  async renewSourceLease(seconds: number): Promise<void> {
+    const link = await this.read();
+    if (!link.ok || !link.value.addresses.some((a) => a.local === this.source.text && a.prefixlen === this.source.prefix)) return;
+    const lifetime = String(seconds);
+    await runCommand(['ip', 'addr', 'change', this.sourceCidr, 'dev', this.dev, 'valid_lft', lifetime, 'preferred_lft', lifetime]);
+  }
+
   /** Deletes the source address if it is on the interface: keepalived died before it could. */
   async releaseSource(): Promise<void> {
     const link = await this.read();

@@ -44,6 +44,13 @@ export interface Failover {
   stop(): Promise<void>;
 }
 
+/**
+ * The source address's lifetime while held, and how often it is renewed: long enough that a busy
+ * event loop never lets it lapse on a healthy holder, short enough to bound a dead one's copy.
+ */
+const SOURCE_LEASE_SECONDS = 3;
+const LEASE_RENEW_MS = 1000;
+
 /** How long `startFailover` waits for keepalived's first state line. */
 const START_TIMEOUT_MS = 5000;
 /** keepalived's own limit for its children to finish at stop is 5 s; then it is killed. */
@@ -64,6 +71,7 @@ class Supervisor implements Failover {
   private recentLines: string[] = [];
   private firstState: ((role: Role) => void) | undefined;
   private readonly link: EgressLink;
+  private leaseTimer: NodeJS.Timeout | undefined;
   private readonly releaseAtExit = () => {
     try {
       if (this.child?.pid !== undefined) process.kill(this.child.pid, 'SIGTERM');
@@ -139,9 +147,29 @@ class Supervisor implements Failover {
     const previous = this.tracker.role;
     if (!this.tracker.set(role)) return;
     this.metrics.setRole(role);
+    this.holdLease(role === 'MASTER');
     // The one log line per role change (the controller adds none): what operators search for.
     const holds = role === 'MASTER' ? { holds: `${this.options.source.text}/${this.options.source.prefix}` } : {};
     this.log.info({ role, previous, ...holds }, `VRRP role ${role}`);
+  }
+
+  /**
+   * While MASTER, the source address is on a lease the router renews every second. A container
+   * killed whole (router and keepalived at once, nothing left to release anything) would otherwise
+   * leave its copy of the address in the pod's network namespace, answering ARP beside the new
+   * holder's, until the container restarts, which a crash loop's back-off makes minutes; with the
+   * lease the kernel deletes it within SOURCE_LEASE_SECONDS.
+   */
+  private holdLease(holding: boolean): void {
+    clearInterval(this.leaseTimer);
+    this.leaseTimer = undefined;
+    if (!holding) return;
+    // The first renewal waits a second: two replicas can both be MASTER for an advertisement
+    // interval, and the one that steps down must not have its address renewed as it goes.
+    this.leaseTimer = setInterval(() => {
+      if (this.tracker.role === 'MASTER') void this.link.renewSourceLease(SOURCE_LEASE_SECONDS);
+    }, LEASE_RENEW_MS);
+    this.leaseTimer.unref();
   }
 
   private onLogLine(line: string): void {

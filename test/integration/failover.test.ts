@@ -128,19 +128,27 @@ describeIntegration('failover between two replicas of the router (VRRP through k
     expect(await stillRunning(pids), 'keepalived processes of the killed router').toEqual([]);
   });
 
-  it('when the holder\'s container dies whole (keepalived too, no clean-up), the other takes over within 3 s, and the restarted router first releases the address it left', async () => {
+  it('when the holder\'s container dies whole (keepalived too, no clean-up), the other takes over within 3 s, the dead copy of the address lapses within its 3 s lease, and the restarted router stays a backup', async () => {
     const [holder, other] = await elected();
     expect(replicas[holder]!.keepalivedPids().filter(running)).toHaveLength(2);
+    // The lease starts once the holder has held the address for a second (src/failover/supervisor.ts).
+    await sleep(1500);
+    const killed = performance.now();
     const ms = await failover(() => replicas[holder]!.killContainer());
     console.log(`failover after the holder's container died: Service back after ${ms.toFixed(0)} ms`);
     expect(ms).toBeLessThanOrEqual(TARGET_MS);
     expect(replicas[other]!.role).toBe('MASTER');
     expect(await topology.lanNeighbour()).toBe(await topology.mac(other));
-    // Nothing ran to delete it: the dead replica's interface still has the address (README, "Failover").
-    expect(await topology.holders()).toEqual([holder, other].sort());
+    // Nothing ran to delete it, but the holder kept the address on a lease it no longer renews.
+    while ((await topology.holders()).includes(holder)) {
+      if (performance.now() - killed > 4500) throw new Error('the dead replica still holds the address 4.5 s after its container died');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    console.log(`the dead replica's copy of the address lapsed ${Math.round(performance.now() - killed)} ms after its container died`);
+    expect(await topology.holders()).toEqual([other]);
     replicas[holder] = await topology.startReplica(holder);
-    expect(replicas[holder]!.roles.map((r) => r.role)).toEqual(['BACKUP']);
-    expect(replicas[holder]!.log).toContain('released the source address keepalived left behind');
+    expect(replicas[holder]!.roles.map((r) => r.role)).not.toContain('MASTER');
+    expect(replicas[holder]!.role).toBe('BACKUP');
     expect(await topology.holders()).toEqual([other]);
     expect((await topology.readyz(holder)).status).toBe(503);
     expect(service.endpoints()).toEqual([topology.addresses.pod(other)]);
@@ -218,7 +226,9 @@ describeIntegration('failover between two replicas of the router (VRRP through k
     const holdings = await watch.stop();
     expect(handovers(holdings), 'the address stayed where it was').toBe(0);
     expect(holdings[second]).toHaveLength(1);
-    expect(replicas[first]!.roles.map((r) => r.role)).toEqual(['BACKUP']);
+    // Never MASTER; keepalived may pass through FAULT for a moment while it starts on a busy machine.
+    expect(replicas[first]!.roles.map((r) => r.role)).not.toContain('MASTER');
+    expect(replicas[first]!.role).toBe('BACKUP');
     expect(replicas[second]!.role).toBe('MASTER');
     expect(service.endpoints()).toEqual([topology.addresses.pod(second)]);
   });
