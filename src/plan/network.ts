@@ -168,9 +168,18 @@ function gatewaySteps(config: Config, observed: Observed, flushesRoutes: boolean
 /** The HTTP proxy answers clients itself; every other mode forwards (dns-proxy: its kernel path). */
 export const forwards = (config: Config): boolean => config.mode !== 'http-proxy';
 
+/**
+ * Whether forwarding (and loose reverse-path filtering) is only prepared, not needed: the init
+ * container of a two-container DNS proxy pod sets them up for a proxy container that may take the
+ * kernel path, but a proxy without them relays in user space, so a read-only /proc/sys is no
+ * reason to refuse the pod.
+ */
+export const preparesOnly = (config: Config): boolean => config.mode === 'dns-proxy' && (config.destinations?.redirects.length ?? 0) === 0;
+
 function forwardingSteps(config: Config, observed: Observed): Step[] {
   if (!forwards(config)) return [];
   if (observed.forwarding.value === '1') return [];
+  if (preparesOnly(config) && !observed.forwarding.writable) return [];
   return [{ kind: 'sysctl', label: 'forwarding', key: forwardingKey(config.family), value: '1' }];
 }
 

@@ -6,7 +6,7 @@ import type { Config } from '../config/config.js';
 import { type Problem, problem } from '../problem.js';
 import { iptablesCommands } from '../firewall/iptables.js';
 import { leftoverTools } from './backend-switch.js';
-import { forwardingKey, forwards } from './network.js';
+import { forwardingKey, forwards, preparesOnly } from './network.js';
 import type { Observed } from './observed.js';
 import { reversePathProblems } from './reverse-path.js';
 import { FAILOVER_TOOLS } from '../failover/keepalived.js';
@@ -58,7 +58,7 @@ export function preflight(config: Config, observed: Observed): Problem[] {
       env('capability CAP_NET_RAW', `missing; it is needed to send ${what} (securityContext.capabilities.add: [NET_RAW])`);
     }
   }
-  if (forwards(config) && observed.forwarding.value !== '1' && !observed.forwarding.writable) {
+  if (forwards(config) && !preparesOnly(config) && observed.forwarding.value !== '1' && !observed.forwarding.writable) {
     env(`sysctl ${forwardingKey(config.family)}`, `is ${observed.forwarding.value || 'unreadable'} and /proc/sys is read-only here; enable it for the pod (securityContext.sysctls or the CNI) or run privileged`);
   }
   problems.push(...reversePathProblems(config, observed));

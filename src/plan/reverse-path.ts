@@ -14,6 +14,7 @@ import type { Config } from '../config/config.js';
 import { type Problem, problem } from '../problem.js';
 import type { Observed } from './observed.js';
 import type { Step } from './plan.js';
+import { preparesOnly } from './network.js';
 
 export const RP_FILTER_CHOICES = ['loose', 'keep'] as const;
 export type ReversePathChoice = (typeof RP_FILTER_CHOICES)[number];
@@ -38,12 +39,13 @@ function strictInterfaces(config: Config, observed: Observed): { name: string; v
 }
 
 export function reversePathSteps(config: Config, observed: Observed): Step[] {
+  if (preparesOnly(config) && !observed.reversePathFilter?.writable) return [];
   return strictInterfaces(config, observed).map(({ name }) => ({ kind: 'sysctl', label: 'loose reverse-path filtering', key: rpFilterKey(name), value: LOOSE }));
 }
 
 export function reversePathProblems(config: Config, observed: Observed): Problem[] {
   const strict = strictInterfaces(config, observed);
-  if (strict.length === 0 || observed.reversePathFilter?.writable) return [];
+  if (strict.length === 0 || observed.reversePathFilter?.writable || preparesOnly(config)) return [];
   return strict.map(({ name }) =>
     problem(
       'environment',

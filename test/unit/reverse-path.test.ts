@@ -43,3 +43,23 @@ describe('reverse-path filtering', () => {
     expect(() => config({ EGRESS_ROUTER_RP_FILTER: 'strict' })).toThrow(/EGRESS_ROUTER_RP_FILTER: unrecognized value 'strict'; expected one of loose, keep/);
   });
 });
+
+describe('the init container of a two-container DNS proxy pod', () => {
+  const readOnly = (rp: Partial<Observed>) => freshPod({ forwarding: { value: '0', writable: false }, ...rp });
+
+  it('prepares forwarding and loose filtering where it can, and is not refused where it cannot: the proxy can relay instead', () => {
+    const init = config({ EGRESS_ROUTER_MODE: 'dns-proxy' });
+    expect(problems(init, readOnly(rp('1', '1', '1', false)))).toEqual([]);
+    expect(plan(init, readOnly(rp('1', '1', '1', false))).steps.filter((s) => s.kind === 'sysctl')).toEqual([]);
+    expect(plan(init, freshPod(rp('1', '1', '1'))).steps.filter((s) => s.kind === 'sysctl').map((s) => s.kind === 'sysctl' && s.key)).toEqual([
+      'net.ipv4.ip_forward',
+      'net.ipv4.conf.eth0.rp_filter',
+      'net.ipv4.conf.macvlan0.rp_filter',
+    ]);
+  });
+
+  it('but a one-container DNS proxy pod, which forwards its list itself, needs forwarding', () => {
+    const one = config({ EGRESS_ROUTER_MODE: 'dns-proxy', EGRESS_DNS_PROXY_DESTINATION: '80 203.0.113.25' });
+    expect(problems(one, readOnly({})).map((p) => p.split(':')[0])).toEqual(['sysctl net.ipv4.ip_forward']);
+  });
+});
