@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { followTime, recoveryTime } from '../../../bench/dns-proxy.js';
 import { legacyHaproxyConfig } from '../../../bench/haproxy-legacy.js';
+import { parseWrkOutput } from '../../../bench/http-rate.js';
 import { parseProxyDestinations } from '../../../src/dns-proxy/destinations.js';
 
 describe("haproxy's legacy configuration", () => {
@@ -67,5 +68,23 @@ describe('recovery time', () => {
   it('forgives a single failure among more than a hundred connections a second', () => {
     const dense = Array.from({ length: 1000 }, (_, i) => entry(i * 5, i !== 300));
     expect(recoveryTime(dense, 0)).toBe(0);
+  });
+});
+
+describe("the DNS proxy benchmark's reading of wrk", () => {
+  it('takes the request count and rate, and counts socket errors and bad answers as failures', () => {
+    const out = [
+      'Running 3s test @ http://10.128.0.5:81/',
+      '  2 threads and 32 connections',
+      '  28089 requests in 3.00s, 2.68MB read',
+      '  Socket errors: connect 0, read 3, write 1, timeout 2',
+      '  Non-2xx or 3xx responses: 4',
+      'Requests/sec:   9363.12',
+    ].join('\n');
+    expect(parseWrkOutput(out)).toEqual({ requests: 28089, rate: 9363.12, failed: 10 });
+  });
+
+  it('has no result when wrk made no request', () => {
+    expect(parseWrkOutput('unable to connect to 10.128.0.5:81 Connection refused')).toBeUndefined();
   });
 });
