@@ -5,8 +5,8 @@
  * as much CPU per connection as the proxies under test, so on a 2-core machine they, not the
  * proxies, set every contender's pace; these two spend far less.
  *
- * `ceiling` runs the same load with no proxy and no router at all (wrk in the servers' own
- * namespace): the most any contender can show on this machine.
+ * The same load run in the servers' own namespace, with no proxy and no router in between, is
+ * the most any contender can show on this machine: the section reports it beside them.
  */
 import { execa, type ResultPromise } from 'execa';
 import { writeFileSync } from 'node:fs';
