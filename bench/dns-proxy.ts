@@ -316,7 +316,10 @@ export async function benchDnsProxy(profile: DnsProxyProfile, options: { dir: st
   try {
     await initDnsProxyPod(topology, entry);
     for (const [ns, sysctls] of [
-      [topology.ns.client, ['net.ipv4.ip_local_port_range=1024 65535']],
+      // The client may reuse a port whose connection waits out TIME_WAIT (haproxy's connections
+      // leave them there, closed first by the client): without it, every connect() of the next
+      // contender scanned tens of thousands of occupied ports, and its rate fell to a tenth.
+      [topology.ns.client, ['net.ipv4.ip_local_port_range=1024 65535', 'net.ipv4.tcp_tw_reuse=1']],
       // As in the scale benchmark: conntrack in the router pod forgets closed connections after 2 s,
       // so that hundreds of thousands of short connections do not fill its table, for every contender.
       [topology.ns.router, ['net.ipv4.ip_local_port_range=1024 65535', 'net.ipv4.tcp_tw_reuse=1', 'net.ipv4.ip_unprivileged_port_start=0', 'net.netfilter.nf_conntrack_tcp_timeout_close=2', 'net.netfilter.nf_conntrack_tcp_timeout_time_wait=2']],
