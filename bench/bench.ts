@@ -128,7 +128,7 @@ function parseArgs(argv: string[]): { profile: Profile; svg: string | undefined;
 
 function prerequisites(sections: Section[]): string[] {
   const tools = ['ip', 'nft', 'iptables-restore', 'iptables-save', 'arping', 'bash'];
-  if (sections.includes('http-proxy')) tools.push('squid', 'wrk', 'curl');
+  if (sections.includes('http-proxy')) tools.push('squid', 'wrk', 'curl', 'dnsmasq');
   if (sections.includes('dns-proxy')) tools.push('haproxy', 'dnsmasq');
   const missing = tools.filter((tool) => !onPath(tool));
   if (process.getuid?.() !== 0) missing.unshift('root');

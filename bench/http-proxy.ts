@@ -10,11 +10,17 @@
  * - resident memory (VmRSS now, VmHWM peak).
  *
  * The destination is bench/http-upstream.mjs on the LAN, cheap enough not to set the pace. The
- * rule list is one network, so neither proxy looks a name up.
+ * rule list is one network, so neither proxy looks a name up. Both proxies have the pod's resolver
+ * answering (dnsmasq at the cluster DNS address): squid asks it for every new client's reverse
+ * name, and with no answer it piled up unanswered queries whose bookkeeping slowed every tunnel.
+ *
+ * The tunnel measurement has a third contender, for reference: bench/connect-relay.mjs, the least
+ * a relay on Node's public socket API does (no rules, no timeouts, no counters), in the same pod.
  */
 import { execa, type ResultPromise } from 'execa';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DnsServer } from '../test/support/dns-server.js';
 import { waitForOutput } from '../test/support/output.js';
 import { ADDRESSES, ROOT, Topology } from '../test/support/topology.js';
 import { fixed, int, markdownTable, mb, median } from './report.js';
@@ -38,15 +44,21 @@ const LIST = '# the benchmark destination, as a network: no lookups\n203.0.113.0
 const ECHO_PORT = 7;
 const PROXIES = ['squid', 'egress-router'] as const;
 type Proxy = (typeof PROXIES)[number];
-const PORTS: Record<Proxy, number> = { squid: 8080, 'egress-router': 8081 };
+/** The reference relay, measured only for tunnels. */
+const RELAY = 'node-relay';
+type Contender = Proxy | typeof RELAY;
+const PORTS: Record<Contender, number> = { squid: 8080, 'egress-router': 8081, [RELAY]: 8082 };
+/** The cluster DNS of the pod (on the cluster side, on-link through eth0). */
+const NAMESERVER = '10.128.0.1';
 
 /**
  * The squid configuration the legacy container's script wrote for a list: http_port 8080, no
  * cache, no access log, one acl per rule, first match wins, then deny all (allow all after `*`).
  * Only the pid and log file locations are added, in the benchmark's own directory, so that the
- * run touches nothing of the machine's squid.
+ * run touches nothing of the machine's squid, and the nameserver, which in the pod came from its
+ * resolv.conf (the cluster DNS) and here must not be the machine's own.
  */
-export function legacySquidConfig(list: string, dir: string): string {
+export function legacySquidConfig(list: string, dir: string, nameserver: string): string {
   const lines = ['http_port 8080', 'cache deny all', 'access_log none all', 'debug_options ALL,0', 'shutdown_lifetime 0'];
   let n = 0;
   let wildcard = false;
@@ -64,7 +76,7 @@ export function legacySquidConfig(list: string, dir: string): string {
     lines.push(`acl dest${n} ${acl}`, `http_access ${deny ? 'deny' : 'allow'} dest${n}`);
   }
   lines.push(`http_access ${wildcard ? 'allow' : 'deny'} all`);
-  lines.push(`pid_filename ${dir}/squid.pid`, `cache_log ${dir}/cache.log`, `coredump_dir ${dir}`);
+  lines.push(`pid_filename ${dir}/squid.pid`, `cache_log ${dir}/cache.log`, `coredump_dir ${dir}`, `dns_nameservers ${nameserver}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -109,7 +121,8 @@ function memoryKb(pid: number): { rss: number; peak: number } {
 
 class Bench {
   private readonly children: ResultPromise[] = [];
-  readonly pids = {} as Record<Proxy, number>;
+  readonly pids = {} as Record<Contender, number>;
+  private dns: DnsServer | undefined;
 
   constructor(
     private readonly topology: Topology,
@@ -138,12 +151,14 @@ class Bench {
     mkdirSync(squidDir, { recursive: true });
     // Squid drops to its own user before it writes its log: let it.
     chmodSync(squidDir, 0o777);
-    writeFileSync(join(squidDir, 'squid.conf'), legacySquidConfig(LIST, squidDir));
+    // The pod's resolver: NXDOMAIN for every name, squid's reverse lookups of the client included.
+    this.dns = await DnsServer.start(this.topology.ns.cluster, NAMESERVER, []);
+    writeFileSync(join(squidDir, 'squid.conf'), legacySquidConfig(LIST, squidDir, NAMESERVER));
     const squid = execa('ip', ['netns', 'exec', router, 'squid', '-N', '-f', join(squidDir, 'squid.conf')], { reject: false, all: true });
     this.children.push(squid);
     this.pids.squid = squid.pid!;
 
-    writeFileSync(join(this.dir, 'resolv.conf'), 'nameserver 10.128.0.1\n');
+    writeFileSync(join(this.dir, 'resolv.conf'), `nameserver ${NAMESERVER}\n`);
     const ours = execa('ip', ['netns', 'exec', router, process.execPath, routerEntry()], {
       env: { PATH: process.env.PATH ?? '', EGRESS_HTTP_PROXY_DESTINATION: LIST, EGRESS_HTTP_PROXY_PORT: String(PORTS['egress-router']), EGRESS_ROUTER_RESOLV_CONF: join(this.dir, 'resolv.conf') },
       extendEnv: false,
@@ -152,6 +167,10 @@ class Bench {
     this.children.push(ours);
     this.pids['egress-router'] = ours.pid!;
     await waitForOutput(ours, 'http proxy ready', 'egress-router http proxy');
+    const relay = execa('ip', ['netns', 'exec', router, process.execPath, `${ROOT}/bench/connect-relay.mjs`, ADDRESSES.pod, String(PORTS[RELAY])], { reject: false });
+    this.children.push(relay);
+    this.pids[RELAY] = relay.pid!;
+    await waitForOutput(relay, 'ready', 'reference relay');
     await this.waitForSquid();
     writeFileSync(join(this.dir, 'proxy.lua'), WRK_SCRIPT);
   }
@@ -178,7 +197,7 @@ class Bench {
     return { requests: requests!, rate: (requests! * 1e6) / durationUs!, errors: errors! + badStatus!, p50Ms: p50! / 1000, p99Ms: p99! / 1000 };
   }
 
-  private async tunnels(proxy: Proxy, ms = this.profile.seconds * 1000): Promise<{ rate: number; ok: number; failed: number }> {
+  private async tunnels(proxy: Contender, ms = this.profile.seconds * 1000): Promise<{ rate: number; ok: number; failed: number }> {
     const result = await this.inNs(this.topology.ns.client, [
       process.execPath, `${ROOT}/bench/connect-loadgen.mjs`, ADDRESSES.pod, String(PORTS[proxy]), `${DESTINATION}:${ECHO_PORT}`, String(ms), String(this.profile.connections),
     ]);
@@ -202,18 +221,20 @@ class Bench {
       await this.wrk(proxy, 1, true);
       await this.tunnels(proxy, 1000);
     }
+    await this.tunnels(RELAY, 1000);
   }
 
-  async sample(proxy: Proxy, measure: Measure): Promise<Sample> {
+  async sample(proxy: Contender, measure: Measure): Promise<Sample> {
     const before = cpuUs(this.pids[proxy]);
     const timed = (units: number, sample: Omit<Sample, 'cpuUs'>): Sample => ({ ...sample, cpuUs: (cpuUs(this.pids[proxy]) - before) / Math.max(units, 1) });
-    if (measure === 'keepAlive' || measure === 'newConnection') {
-      const run = await this.wrk(proxy, this.profile.seconds, measure === 'newConnection');
-      return timed(run.requests, { rate: run.rate, p50Ms: run.p50Ms, p99Ms: run.p99Ms, errors: run.errors });
-    }
     if (measure === 'tunnels') {
       const run = await this.tunnels(proxy);
       return timed(run.ok, { rate: run.rate, errors: run.failed });
+    }
+    if (proxy === RELAY) throw new Error('the reference relay only relays tunnels');
+    if (measure === 'keepAlive' || measure === 'newConnection') {
+      const run = await this.wrk(proxy, this.profile.seconds, measure === 'newConnection');
+      return timed(run.requests, { rate: run.rate, p50Ms: run.p50Ms, p99Ms: run.p99Ms, errors: run.errors });
     }
     const mbps = await this.download(proxy);
     return timed(this.profile.downloadMb, { rate: mbps, errors: 0 });
@@ -224,6 +245,7 @@ class Bench {
     const timer = setTimeout(() => this.children.forEach((c) => c.kill('SIGKILL')), 5000);
     await Promise.allSettled(this.children);
     clearTimeout(timer);
+    await this.dns?.stop();
   }
 }
 
@@ -231,7 +253,6 @@ export interface SectionResult {
   pass: boolean;
 }
 
-/** Runs the section and prints its tables; `pass` is false when an enforced target failed. */
 const LABELS: Record<Measure, { rate: string; cpu: string }> = {
   keepAlive: { rate: 'keep-alive GET requests/s', cpu: 'CPU per keep-alive request, µs' },
   newConnection: { rate: 'new-connection requests/s', cpu: 'CPU per new-connection request, µs' },
@@ -250,19 +271,22 @@ function spread(values: number[], digits: number): string {
 export async function httpProxySection(profile: HttpProxyProfile, dir: string, log: (text: string) => void, progress: (text: string) => void): Promise<SectionResult> {
   const topology = await Topology.create();
   const bench = new Bench(topology, dir, profile);
-  const samples = Object.fromEntries(PROXIES.map((p) => [p, Object.fromEntries(MEASURES.map((m) => [m, [] as Sample[]]))])) as Record<Proxy, Record<Measure, Sample[]>>;
+  const contenders: Contender[] = [...PROXIES, RELAY];
+  const samples = Object.fromEntries(contenders.map((p) => [p, Object.fromEntries(MEASURES.map((m) => [m, [] as Sample[]]))])) as Record<Contender, Record<Measure, Sample[]>>;
   let memory: Record<Proxy, { rss: number; peak: number }>;
   try {
     await bench.start();
     await bench.warmUp();
     // Pairs close in time: a change in the machine's load hits both proxies alike.
     for (const measure of MEASURES) {
+      const measured: Contender[] = measure === 'tunnels' ? contenders : [...PROXIES];
       for (let round = 0; round < profile.rounds; round++) {
-        const order = round % 2 === 0 ? PROXIES : ([...PROXIES].reverse() as Proxy[]);
+        // Each contender first in turn.
+        const order = measured.map((_, i) => measured[(i + round) % measured.length]!);
         for (const proxy of order) samples[proxy][measure].push(await bench.sample(proxy, measure));
       }
-      const rates = (proxy: Proxy) => int(median(samples[proxy][measure].map((s) => s.rate)));
-      progress(`http-proxy ${LABELS[measure].rate}${measure === 'download' ? ` (${profile.downloadMb} MB)` : ''}: squid ${rates('squid')}, egress-router ${rates('egress-router')}`);
+      const rates = measured.map((proxy) => `${proxy} ${int(median(samples[proxy][measure].map((s) => s.rate)))}`).join(', ');
+      progress(`http-proxy ${LABELS[measure].rate}${measure === 'download' ? ` (${profile.downloadMb} MB)` : ''}: ${rates}`);
     }
     memory = { squid: memoryKb(bench.pids.squid), 'egress-router': memoryKb(bench.pids['egress-router']) };
   } finally {
@@ -270,8 +294,8 @@ export async function httpProxySection(profile: HttpProxyProfile, dir: string, l
     await topology.destroy();
   }
 
-  const values = (proxy: Proxy, measure: Measure, key: keyof Sample) => samples[proxy][measure].map((s) => s[key] as number);
-  const m = (proxy: Proxy, measure: Measure, key: keyof Sample = 'rate') => median(values(proxy, measure, key));
+  const values = (proxy: Contender, measure: Measure, key: keyof Sample) => samples[proxy][measure].map((s) => s[key] as number);
+  const m = (proxy: Contender, measure: Measure, key: keyof Sample = 'rate') => median(values(proxy, measure, key));
   const row = (label: string, measure: Measure, key: keyof Sample, digits: number) => [
     label,
     spread(values('squid', measure, key), digits),
@@ -299,6 +323,19 @@ export async function httpProxySection(profile: HttpProxyProfile, dir: string, l
         ['peak resident memory (VmHWM), MB', mb(memory.squid.peak), mb(memory['egress-router'].peak), fixed(memory['egress-router'].peak / memory.squid.peak, 2)],
         ['failed requests and tunnels', ...PROXIES.map((p) => int(MEASURES.reduce((n, measure) => n + samples[p][measure].reduce((k, s) => k + s.errors, 0), 0))), '-'],
       ],
+    ),
+  );
+  // What Node's public socket API allows at best, in the same rounds: how far a tunnel's cost is ours.
+  const reference = (label: string, key: keyof Sample) => [
+    label,
+    ...contenders.map((c) => spread(values(c, 'tunnels', key), 0)),
+    fixed(m(RELAY, 'tunnels', key) / m('squid', 'tunnels', key), 2),
+  ];
+  log(`\nCONNECT tunnels beside the reference relay (bench/connect-relay.mjs: Node's net module, no rules, timeouts or counters), same rounds:\n`);
+  log(
+    markdownTable(
+      ['', 'squid', 'egress-router', 'reference relay', 'reference relay / squid'],
+      [reference(LABELS.tunnels.rate, 'rate'), reference(LABELS.tunnels.cpu, 'cpuUs')],
     ),
   );
   const checks = MEASURES.map((measure) => ({
