@@ -138,6 +138,20 @@ describeIntegration('the HTTP proxy container', () => {
     expect(hits.filter((h) => h.startsWith(`echo:${D3}:443`))).toHaveLength(1);
   });
 
+  it('closes a tunnel that stays silent both ways for the read timeout, and keeps one that talks', async () => {
+    const [[silent], [talking]] = await Promise.all([
+      pod.client(PROXY, [{ quietTunnel: 'tls.test:443', for: 4000 }]),
+      pod.client(PROXY, [{ quietTunnel: 'tls.test:443', send: 'x', every: 400, for: 3500 }]),
+    ]);
+    // read=1500ms: closed by the proxy after 1.5 s of silence, not before, and not much later.
+    expect(silent).toMatchObject({ closed: true, echoed: 0 });
+    expect(silent!.closedAfterMs).toBeGreaterThanOrEqual(1450);
+    expect(silent!.closedAfterMs).toBeLessThan(3000);
+    // A byte each way every 400 ms for 3.5 s, more than twice the read timeout: still open.
+    expect(talking).toMatchObject({ closed: false });
+    expect(talking!.echoed).toBeGreaterThanOrEqual(7);
+  });
+
   it('is closed from the LAN: no listener on the source address, and no answer from the pod address', async () => {
     // A LAN host that routes the cluster network through the egress address, as a hostile one would.
     // (The proxy listens on eth0's address; the kernel drops the SYN that comes in on macvlan0
