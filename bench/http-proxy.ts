@@ -14,8 +14,9 @@
  * answering (dnsmasq at the cluster DNS address): squid asks it for every new client's reverse
  * name, and with no answer it piled up unanswered queries whose bookkeeping slowed every tunnel.
  *
- * The tunnel measurement has a third contender, for reference: bench/connect-relay.mjs, the least
- * a relay on Node's public socket API does (no rules, no timeouts, no counters), in the same pod.
+ * The request and tunnel rates have a third contender, for reference: bench/reference-proxy.mjs,
+ * the least a proxy on Node's public API does (no rules, limits, timeouts or counters), in the
+ * same pod, so that each run shows what Node itself costs beside what egress-router adds.
  */
 import { execa, type ResultPromise } from 'execa';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -44,10 +45,10 @@ const LIST = '# the benchmark destination, as a network: no lookups\n203.0.113.0
 const ECHO_PORT = 7;
 const PROXIES = ['squid', 'egress-router'] as const;
 type Proxy = (typeof PROXIES)[number];
-/** The reference relay, measured only for tunnels. */
-const RELAY = 'node-relay';
-type Contender = Proxy | typeof RELAY;
-const PORTS: Record<Contender, number> = { squid: 8080, 'egress-router': 8081, [RELAY]: 8082 };
+/** The reference proxy, measured for the request and tunnel rates. */
+const REFERENCE = 'node-reference';
+type Contender = Proxy | typeof REFERENCE;
+const PORTS: Record<Contender, number> = { squid: 8080, 'egress-router': 8081, [REFERENCE]: 8082 };
 /** The cluster DNS of the pod (on the cluster side, on-link through eth0). */
 const NAMESERVER = '10.128.0.1';
 
@@ -167,10 +168,10 @@ class Bench {
     this.children.push(ours);
     this.pids['egress-router'] = ours.pid!;
     await waitForOutput(ours, 'http proxy ready', 'egress-router http proxy');
-    const relay = execa('ip', ['netns', 'exec', router, process.execPath, `${ROOT}/bench/connect-relay.mjs`, ADDRESSES.pod, String(PORTS[RELAY])], { reject: false });
-    this.children.push(relay);
-    this.pids[RELAY] = relay.pid!;
-    await waitForOutput(relay, 'ready', 'reference relay');
+    const reference = execa('ip', ['netns', 'exec', router, process.execPath, `${ROOT}/bench/reference-proxy.mjs`, ADDRESSES.pod, String(PORTS[REFERENCE])], { reject: false });
+    this.children.push(reference);
+    this.pids[REFERENCE] = reference.pid!;
+    await waitForOutput(reference, 'ready', 'reference proxy');
     await this.waitForSquid();
     writeFileSync(join(this.dir, 'proxy.lua'), WRK_SCRIPT);
   }
@@ -185,7 +186,7 @@ class Bench {
     throw new Error(`squid did not answer: ${readFileSync(join(this.dir, 'squid', 'cache.log'), 'utf8').slice(-1000)}`);
   }
 
-  private async wrk(proxy: Proxy, seconds: number, close: boolean) {
+  private async wrk(proxy: Contender, seconds: number, close: boolean) {
     const result = await this.inNs(
       this.topology.ns.client,
       ['wrk', '-t1', `-c${this.profile.connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', join(this.dir, 'proxy.lua'), `http://${ADDRESSES.pod}:${PORTS[proxy]}/`],
@@ -214,28 +215,27 @@ class Bench {
     return Number(size) / 1024 / 1024 / Number(seconds);
   }
 
-  /** Unrecorded: every path of both proxies runs for a while first (Node's JIT, squid's pools). */
+  /** Unrecorded: every path of every contender runs for a while first (Node's JIT, squid's pools). */
   async warmUp(): Promise<void> {
-    for (const proxy of PROXIES) {
+    for (const proxy of [...PROXIES, REFERENCE] as Contender[]) {
       await this.wrk(proxy, 2, false);
       await this.wrk(proxy, 1, true);
       await this.tunnels(proxy, 1000);
     }
-    await this.tunnels(RELAY, 1000);
   }
 
   async sample(proxy: Contender, measure: Measure): Promise<Sample> {
     const before = cpuUs(this.pids[proxy]);
     const timed = (units: number, sample: Omit<Sample, 'cpuUs'>): Sample => ({ ...sample, cpuUs: (cpuUs(this.pids[proxy]) - before) / Math.max(units, 1) });
-    if (measure === 'tunnels') {
-      const run = await this.tunnels(proxy);
-      return timed(run.ok, { rate: run.rate, errors: run.failed });
-    }
-    if (proxy === RELAY) throw new Error('the reference relay only relays tunnels');
     if (measure === 'keepAlive' || measure === 'newConnection') {
       const run = await this.wrk(proxy, this.profile.seconds, measure === 'newConnection');
       return timed(run.requests, { rate: run.rate, p50Ms: run.p50Ms, p99Ms: run.p99Ms, errors: run.errors });
     }
+    if (measure === 'tunnels') {
+      const run = await this.tunnels(proxy);
+      return timed(run.ok, { rate: run.rate, errors: run.failed });
+    }
+    if (proxy === REFERENCE) throw new Error('the reference proxy is not measured for downloads');
     const mbps = await this.download(proxy);
     return timed(this.profile.downloadMb, { rate: mbps, errors: 0 });
   }
@@ -271,7 +271,7 @@ function spread(values: number[], digits: number): string {
 export async function httpProxySection(profile: HttpProxyProfile, dir: string, log: (text: string) => void, progress: (text: string) => void): Promise<SectionResult> {
   const topology = await Topology.create();
   const bench = new Bench(topology, dir, profile);
-  const contenders: Contender[] = [...PROXIES, RELAY];
+  const contenders: Contender[] = [...PROXIES, REFERENCE];
   const samples = Object.fromEntries(contenders.map((p) => [p, Object.fromEntries(MEASURES.map((m) => [m, [] as Sample[]]))])) as Record<Contender, Record<Measure, Sample[]>>;
   let memory: Record<Proxy, { rss: number; peak: number }>;
   try {
@@ -279,7 +279,7 @@ export async function httpProxySection(profile: HttpProxyProfile, dir: string, l
     await bench.warmUp();
     // Pairs close in time: a change in the machine's load hits both proxies alike.
     for (const measure of MEASURES) {
-      const measured: Contender[] = measure === 'tunnels' ? contenders : [...PROXIES];
+      const measured: Contender[] = measure === 'download' ? [...PROXIES] : contenders;
       for (let round = 0; round < profile.rounds; round++) {
         // Each contender first in turn.
         const order = measured.map((_, i) => measured[(i + round) % measured.length]!);
@@ -325,17 +325,19 @@ export async function httpProxySection(profile: HttpProxyProfile, dir: string, l
       ],
     ),
   );
-  // What Node's public socket API allows at best, in the same rounds: how far a tunnel's cost is ours.
-  const reference = (label: string, key: keyof Sample) => [
+  // What Node's public API allows at best, in the same rounds: how much of a cost is Node's own.
+  const reference = (label: string, measure: Measure, key: keyof Sample) => [
     label,
-    ...contenders.map((c) => spread(values(c, 'tunnels', key), 0)),
-    fixed(m(RELAY, 'tunnels', key) / m('squid', 'tunnels', key), 2),
+    ...contenders.map((c) => spread(values(c, measure, key), 0)),
+    fixed(m(REFERENCE, measure, key) / m('squid', measure, key), 2),
+    fixed(m('egress-router', measure, key) / m(REFERENCE, measure, key), 2),
   ];
-  log(`\nCONNECT tunnels beside the reference relay (bench/connect-relay.mjs: Node's net module, no rules, timeouts or counters), same rounds:\n`);
+  const referenced = MEASURES.filter((measure) => measure !== 'download');
+  log(`\nBeside the reference proxy (bench/reference-proxy.mjs: Node's HTTP server, undici and net, no rules, limits, timeouts or counters), same rounds:\n`);
   log(
     markdownTable(
-      ['', 'squid', 'egress-router', 'reference relay', 'reference relay / squid'],
-      [reference(LABELS.tunnels.rate, 'rate'), reference(LABELS.tunnels.cpu, 'cpuUs')],
+      ['', 'squid', 'egress-router', 'reference', 'reference / squid', 'egress-router / reference'],
+      [...referenced.map((measure) => reference(LABELS[measure].rate, measure, 'rate')), ...referenced.map((measure) => reference(LABELS[measure].cpu, measure, 'cpuUs'))],
     ),
   );
   const checks = MEASURES.map((measure) => ({
