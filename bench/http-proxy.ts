@@ -94,7 +94,7 @@ done = function(summary, latency, requests)
 end
 `;
 
-/** What is measured, each in interleaved pairs (squid, then ours, or the other way round). */
+/** What is measured, each in interleaved rounds (each contender first in turn). */
 const MEASURES = ['keepAlive', 'newConnection', 'tunnels', 'download'] as const;
 type Measure = (typeof MEASURES)[number];
 
@@ -277,7 +277,7 @@ export async function httpProxySection(profile: HttpProxyProfile, dir: string, l
   try {
     await bench.start();
     await bench.warmUp();
-    // Pairs close in time: a change in the machine's load hits both proxies alike.
+    // Rounds close in time: a change in the machine's load hits every contender alike.
     for (const measure of MEASURES) {
       const measured: Contender[] = measure === 'download' ? [...PROXIES] : contenders;
       for (let round = 0; round < profile.rounds; round++) {
@@ -304,7 +304,7 @@ export async function httpProxySection(profile: HttpProxyProfile, dir: string, l
   ];
   log(`\n## HTTP proxy: squid (legacy configuration) and egress-router in the same pod\n`);
   log(
-    `Median of ${profile.rounds} interleaved pair(s), min-max in brackets; ${profile.connections} connections (wrk -t1) or tunnels in flight, ` +
+    `Median of ${profile.rounds} interleaved round(s), min-max in brackets; ${profile.connections} connections (wrk -t1) or tunnels in flight, ` +
       `${profile.seconds} s per measurement; one ${profile.downloadMb} MB download per sample; list \`203.0.113.0/24\`.\n`,
   );
   log(
@@ -337,7 +337,11 @@ export async function httpProxySection(profile: HttpProxyProfile, dir: string, l
   log(
     markdownTable(
       ['', 'squid', 'egress-router', 'reference', 'reference / squid', 'egress-router / reference'],
-      [...referenced.map((measure) => reference(LABELS[measure].rate, measure, 'rate')), ...referenced.map((measure) => reference(LABELS[measure].cpu, measure, 'cpuUs'))],
+      [
+        ...referenced.map((measure) => reference(LABELS[measure].rate, measure, 'rate')),
+        ...referenced.map((measure) => reference(LABELS[measure].cpu, measure, 'cpuUs')),
+        ['failed requests and tunnels', ...contenders.map((c) => int(referenced.reduce((n, measure) => n + samples[c][measure].reduce((k, s) => k + s.errors, 0), 0))), '-', '-'],
+      ],
     ),
   );
   const checks = MEASURES.map((measure) => ({
