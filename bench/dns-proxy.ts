@@ -30,6 +30,7 @@ import { ADDRESSES, ROOT, Topology, routerEnv } from '../test/support/topology.j
 import { waitForOutput } from '../test/support/output.js';
 import { Responder, type WrkLoad, seenSource, wrkRate } from './http-rate.js';
 import { legacyHaproxyConfig } from './haproxy-legacy.js';
+import { machineBusyUs, memoryKb, processCpuUs } from './proc.js';
 import { fixed, int, markdownTable, mb, median } from './report.js';
 
 const [D1, D2, D3] = ADDRESSES.destinations;
@@ -226,28 +227,6 @@ interface Sample {
   reached?: number;
 }
 
-/** Clock ticks per second of /proc's CPU times (USER_HZ): 100 on Linux. */
-const TICK_US = 10_000;
-
-/** A process's user and system CPU time so far, in µs (/proc/<pid>/stat fields 14 and 15). */
-function processCpuUs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_US;
-}
-
-/** Every CPU's busy time so far (all but idle and iowait), in µs, softirq included: the kernel path's cost. */
-function machineBusyUs(): number {
-  const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
-  const ticks = values.map(Number);
-  return (ticks.reduce((a, b) => a + b, 0) - ticks[3]! - ticks[4]!) * TICK_US;
-}
-
-function memory(pid: number): { rssKb: number; peakKb: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rssKb: kb('VmRSS'), peakKb: kb('VmHWM') };
-}
 
 async function client(setup: BenchSetup, args: string[]): Promise<any> {
   const out = await setup.topology.exec(setup.topology.ns.client, [process.execPath, CLIENT, ...args]);
@@ -366,7 +345,7 @@ export async function benchDnsProxy(profile: DnsProxyProfile, options: { dir: st
             const transfer = await client(setup, ['fetch', POD, String(PORTS.bulk), String(profile.transferBytes)]);
             if (transfer.bytes !== profile.transferBytes) throw new Error(`${contender.name}: transfer got ${transfer.bytes} of ${profile.transferBytes} bytes (${transfer.error})`);
             sample.transferMBps.push(transfer.bytes / 1e6 / (transfer.ms / 1000));
-            const { rssKb, peakKb } = memory(running.pid);
+            const { rssKb, peakKb } = memoryKb(running.pid);
             sample.rssKb = Math.max(sample.rssKb, rssKb);
             sample.peakKb = Math.max(sample.peakKb, peakKb);
             progress(`dns proxy ${contender.name}, round ${round + 1}: ${int(rate.rate)} conn/s (no proxy: ${int(ceiling.at(-1)!)}), p99 ${fixed(latency.p99, 2)} ms, ${int(sample.transferMBps.at(-1)!)} MB/s, ${mb(rssKb)} MB`);

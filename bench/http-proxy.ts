@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { DnsServer } from '../test/support/dns-server.js';
 import { waitForOutput } from '../test/support/output.js';
 import { ADDRESSES, ROOT, Topology } from '../test/support/topology.js';
+import { memoryKb, processCpuUs } from './proc.js';
 import { fixed, int, markdownTable, mb, median } from './report.js';
 import { routerCommand, routerEntry, timedRun } from './runs.js';
 
@@ -106,18 +107,6 @@ interface Sample {
   p50Ms?: number;
   p99Ms?: number;
   errors: number;
-}
-
-/** CPU time (user + system) of a process so far, in microseconds, from /proc. */
-function cpuUs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
-
-function memoryKb(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
 }
 
 class Bench {
@@ -225,8 +214,8 @@ class Bench {
   }
 
   async sample(proxy: Contender, measure: Measure): Promise<Sample> {
-    const before = cpuUs(this.pids[proxy]);
-    const timed = (units: number, sample: Omit<Sample, 'cpuUs'>): Sample => ({ ...sample, cpuUs: (cpuUs(this.pids[proxy]) - before) / Math.max(units, 1) });
+    const before = processCpuUs(this.pids[proxy]);
+    const timed = (units: number, sample: Omit<Sample, 'cpuUs'>): Sample => ({ ...sample, cpuUs: (processCpuUs(this.pids[proxy]) - before) / Math.max(units, 1) });
     if (measure === 'keepAlive' || measure === 'newConnection') {
       const run = await this.wrk(proxy, this.profile.seconds, measure === 'newConnection');
       return timed(run.requests, { rate: run.rate, p50Ms: run.p50Ms, p99Ms: run.p99Ms, errors: run.errors });
@@ -273,7 +262,7 @@ export async function httpProxySection(profile: HttpProxyProfile, dir: string, l
   const bench = new Bench(topology, dir, profile);
   const contenders: Contender[] = [...PROXIES, REFERENCE];
   const samples = Object.fromEntries(contenders.map((p) => [p, Object.fromEntries(MEASURES.map((m) => [m, [] as Sample[]]))])) as Record<Contender, Record<Measure, Sample[]>>;
-  let memory: Record<Proxy, { rss: number; peak: number }>;
+  let memory: Record<Proxy, { rssKb: number; peakKb: number }>;
   try {
     await bench.start();
     await bench.warmUp();
@@ -319,8 +308,8 @@ export async function httpProxySection(profile: HttpProxyProfile, dir: string, l
         row('p99 latency under keep-alive load, ms', 'keepAlive', 'p99Ms', 2),
         row('p99 latency, new connections, ms', 'newConnection', 'p99Ms', 2),
         ...MEASURES.map((measure) => row(LABELS[measure].cpu, measure, 'cpuUs', 0)),
-        ['resident memory after the runs (VmRSS), MB', mb(memory.squid.rss), mb(memory['egress-router'].rss), fixed(memory['egress-router'].rss / memory.squid.rss, 2)],
-        ['peak resident memory (VmHWM), MB', mb(memory.squid.peak), mb(memory['egress-router'].peak), fixed(memory['egress-router'].peak / memory.squid.peak, 2)],
+        ['resident memory after the runs (VmRSS), MB', mb(memory.squid.rssKb), mb(memory['egress-router'].rssKb), fixed(memory['egress-router'].rssKb / memory.squid.rssKb, 2)],
+        ['peak resident memory (VmHWM), MB', mb(memory.squid.peakKb), mb(memory['egress-router'].peakKb), fixed(memory['egress-router'].peakKb / memory.squid.peakKb, 2)],
         ['failed requests and tunnels', ...PROXIES.map((p) => int(MEASURES.reduce((n, measure) => n + samples[p][measure].reduce((k, s) => k + s.errors, 0), 0))), '-'],
       ],
     ),

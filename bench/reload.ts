@@ -18,6 +18,7 @@ import { waitForOutput } from '../test/support/output.js';
 import { ADDRESSES, ENTRY, Topology, routerEnv } from '../test/support/topology.js';
 import { realTool } from '../test/fixtures/tool-wrappers.js';
 import { type BenchRule, benchRules, destinationList } from './lists.js';
+import { memoryKb } from './proc.js';
 import { int, markdownTable, mb, median } from './report.js';
 
 export interface ReloadRow {
@@ -42,10 +43,7 @@ export const RELOAD_MEMORY_FRACTION = 0.25;
 // The benchmark lists use every port from 1024 up, 9552 included: the status endpoint moves below them.
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function statusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
-}
-const vmHwmKb = (pid: number): number => statusKb(pid, 'VmHWM');
+const vmHwmKb = (pid: number): number => memoryKb(pid).peakKb;
 
 /** PATH wrappers that log the peak RSS of every firewall tool run, one number per line. */
 function toolWrappers(dir: string): { path: string; log: string; peaks: () => number[] } {
@@ -104,7 +102,7 @@ export async function measureReload(backend: 'nftables' | 'iptables', size: numb
       // Let the start's garbage go before the high-water mark is reset.
       await sleep(500);
       writeFileSync(`/proc/${router.pid}/clear_refs`, '5');
-      row.beforeNodeKb.push(statusKb(router.pid!, 'VmRSS'));
+      row.beforeNodeKb.push(memoryKb(router.pid!).rssKb);
       writeFileSync(tools.log, '');
       const applied = output().split('reload applied').length;
       const change = changedList(rules, Math.floor(size / 2) + round, round);

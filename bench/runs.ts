@@ -8,6 +8,7 @@ import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENTRY, ROOT } from '../test/support/topology.js';
 import { waitForOutput } from '../test/support/output.js';
+import { memoryKb } from './proc.js';
 
 const TIMED_RUN = `${ROOT}/bench/timed-run.mjs`;
 const RSS_REPORT = `${ROOT}/bench/rss-report.mjs`;
@@ -98,14 +99,13 @@ export async function idleLegacyProcess(ns: string, env: Record<string, string>)
     await new Promise((resolve) => setTimeout(resolve, 500));
     const pid = child.pid!;
     if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(entry)) throw new Error(`pid ${pid} is not the router`);
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    const { rssKb, peakKb } = memoryKb(pid);
     const stopping = performance.now();
     child.kill('SIGTERM');
     const result = await child;
     const stopMs = performance.now() - stopping;
     if (result.exitCode !== 0) throw new Error(`legacy mode exited ${result.exitCode} on SIGTERM: ${result.stderr}`);
-    return { rssKb: kb('VmRSS'), peakKb: kb('VmHWM'), stopMs };
+    return { rssKb, peakKb, stopMs };
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     await Promise.allSettled([child]);
